@@ -1,0 +1,112 @@
+package audit
+
+import (
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// Fault is the first place where a chain does not hold.
+type Fault struct {
+	// Seq is the sequence number of the first event that is wrong or missing.
+	Seq int64 `json:"seq"`
+	// Problem says what is wrong with it, in words for the operator.
+	Problem string `json:"problem"`
+}
+
+// Verifier checks a chain one event at a time, in sequence order, so that a
+// log of any size is verified in constant memory. The zero value is ready to
+// use for a chain that starts at event 1.
+type Verifier struct {
+	// Head, when set, is a head recorded earlier (audit head). The chain must
+	// contain that event with that hash; this catches a truncated tail,
+	// which a hash chain alone cannot.
+	Head *gatehouse.ChainHead
+
+	count    int64
+	lastSeq  int64
+	lastHash string
+	headSeen bool
+	fault    *Fault
+}
+
+// Add checks the next event. It returns false once a fault has been found;
+// later events are then ignored.
+func (v *Verifier) Add(e *gatehouse.Event) bool {
+	if v.fault != nil {
+		return false
+	}
+	prev := v.lastHash
+	if v.lastSeq == 0 {
+		prev = GenesisHash
+	}
+	want := v.lastSeq + 1
+	switch {
+	case e.Seq > want && want == e.Seq-1:
+		v.fail(want, fmt.Sprintf("event %d is missing: the chain goes from event %d to event %d", want, v.lastSeq, e.Seq))
+	case e.Seq > want:
+		v.fail(want, fmt.Sprintf("events %d to %d are missing: the chain goes from event %d to event %d", want, e.Seq-1, v.lastSeq, e.Seq))
+	case e.Seq < want:
+		v.fail(e.Seq, fmt.Sprintf("event %d is out of order: it follows event %d", e.Seq, v.lastSeq))
+	case e.PrevHash != prev:
+		if want == 1 {
+			v.fail(e.Seq, "event 1 does not start the chain: its previous hash is not the genesis hash (events were removed or inserted before it)")
+		} else {
+			v.fail(e.Seq, fmt.Sprintf("event %d does not follow event %d: its previous hash differs from event %d's hash (an event was inserted, removed or moved)", e.Seq, v.lastSeq, v.lastSeq))
+		}
+	default:
+		h, err := Hash(e)
+		if err != nil || h != e.Hash {
+			v.fail(e.Seq, fmt.Sprintf("event %d was altered: its content does not match its hash", e.Seq))
+		}
+	}
+	if v.fault != nil {
+		return false
+	}
+	if v.Head != nil && e.Seq == v.Head.Seq {
+		v.headSeen = true
+		if e.Hash != v.Head.Hash {
+			v.fail(e.Seq, fmt.Sprintf("event %d differs from the recorded head: its hash is %s, the head says %s", e.Seq, e.Hash, v.Head.Hash))
+			return false
+		}
+	}
+	v.count++
+	v.lastSeq = e.Seq
+	v.lastHash = e.Hash
+	return true
+}
+
+func (v *Verifier) fail(seq int64, problem string) { v.fault = &Fault{Seq: seq, Problem: problem} }
+
+// Result is the outcome of a verification.
+type Result struct {
+	// Valid is the number of events checked and found sound before the
+	// first fault (all of them when Fault is nil).
+	Valid int64 `json:"valid"`
+	// Total is the number of events read.
+	Total int64 `json:"total"`
+	// Head is the last sound event.
+	Head  gatehouse.ChainHead `json:"head"`
+	Fault *Fault              `json:"fault,omitempty"`
+}
+
+// OK reports whether the chain verified.
+func (r *Result) OK() bool { return r.Fault == nil }
+
+// Finish ends the walk. total is the number of events the store holds, so
+// the result can say how many were read in all. An empty chain is a fault:
+// every store begins with its init event.
+func (v *Verifier) Finish(total int64) Result {
+	if v.fault == nil && v.lastSeq == 0 {
+		v.fail(1, "the audit trail is empty: event 1 (store.init) is missing")
+	}
+	if v.fault == nil && v.Head != nil && !v.headSeen {
+		v.fail(v.lastSeq+1, fmt.Sprintf("the chain ends at event %d but the recorded head is event %d: events were removed from the end", v.lastSeq, v.Head.Seq))
+	}
+	return Result{
+		Valid: v.count,
+		Total: total,
+		Head:  gatehouse.ChainHead{Seq: v.lastSeq, Hash: v.lastHash},
+		Fault: v.fault,
+	}
+}

@@ -1,0 +1,196 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// appendEvent seals ne onto the end of the chain. It runs inside the
+// caller's write transaction, which already holds the write lock, so the
+// last hash cannot change underneath it.
+func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
+	if ne.Action == "" || ne.Outcome == "" {
+		return nil, fmt.Errorf("audit event without action or outcome")
+	}
+	details := []byte("{}")
+	if len(ne.Details) > 0 {
+		// encoding/json writes map keys sorted: the stored text is canonical.
+		b, err := json.Marshal(ne.Details)
+		if err != nil {
+			return nil, fmt.Errorf("audit details: %w", err)
+		}
+		details = b
+	}
+	osUser := ne.OSUser
+	if osUser == "" {
+		osUser = tx.db.osUser
+	}
+	actor := ne.Actor
+	if actor == "" {
+		actor = osUser
+	}
+	prevSeq, prevHash := int64(0), audit.GenesisHash
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&prevSeq, &prevHash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	ev := &gatehouse.Event{
+		Seq:     prevSeq + 1,
+		Time:    tx.now,
+		Actor:   actor,
+		OSUser:  osUser,
+		Action:  ne.Action,
+		Target:  ne.Target,
+		Outcome: ne.Outcome,
+		Details: details,
+	}
+	if err := audit.Seal(ev, prevHash); err != nil {
+		return nil, err
+	}
+	_, err = tx.tx.ExecContext(tx.ctx, `INSERT INTO audit_events
+		(seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
+		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash)
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+const eventColumns = "seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash"
+
+func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
+	var t, outcome, details string
+	if err := rows.Scan(&ev.Seq, &t, &ev.Actor, &ev.OSUser, &ev.Action, &ev.Target,
+		&outcome, &details, &ev.PrevHash, &ev.Hash); err != nil {
+		return err
+	}
+	tm, err := audit.ParseTime(t)
+	if err != nil {
+		// A time that does not parse was not written by gatehouse. Keep the
+		// zero time: the hash check will name the event as altered.
+		tm = ev.Time
+	}
+	ev.Time = tm
+	ev.Outcome = gatehouse.Outcome(outcome)
+	ev.Details = json.RawMessage(details)
+	return nil
+}
+
+// ListEvents calls fn for each event that f selects, in sequence order,
+// streaming rows from one read snapshot: memory use does not grow with the
+// size of the trail. With f.Limit it yields the last Limit matching events.
+// fn must not keep ev: it is reused for the next row.
+func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(ev *gatehouse.Event) error) error {
+	var where []string
+	var args []any
+	if !f.Since.IsZero() {
+		where, args = append(where, "time >= ?"), append(args, audit.FormatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "time < ?"), append(args, audit.FormatTime(f.Until))
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if prefix, ok := strings.CutSuffix(f.Action, ".*"); ok {
+		// "support.*" selects every action under support. '/' is the byte
+		// after '.', so the range is exactly the names starting "support.".
+		where, args = append(where, "action > ? AND action < ?"), append(args, prefix+".", prefix+"/")
+	} else if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, f.Action)
+	}
+	if f.Target != "" {
+		where, args = append(where, "target = ?"), append(args, f.Target)
+	}
+	if f.AfterSeq > 0 {
+		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
+	}
+	q := "SELECT " + eventColumns + " FROM audit_events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit > 0 {
+		q = "SELECT * FROM (" + q + " ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+		args = append(args, f.Limit)
+	} else {
+		q += " ORDER BY seq"
+	}
+	return db.View(ctx, func(tx *Tx) error {
+		rows, err := tx.tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var ev gatehouse.Event
+		for rows.Next() {
+			if err := scanEvent(rows, &ev); err != nil {
+				return err
+			}
+			if err := fn(&ev); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// Head returns the last event's sequence number and hash.
+func (db *DB) Head(ctx context.Context) (gatehouse.ChainHead, error) {
+	var h gatehouse.ChainHead
+	err := db.View(ctx, func(tx *Tx) error {
+		err := tx.tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&h.Seq, &h.Hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the audit trail is empty: event 1 (store.init) is missing")
+		}
+		return err
+	})
+	return h, err
+}
+
+// VerifyChain walks the whole trail in sequence order from one snapshot and
+// checks every link; head, when non-nil, must be found on the way. progress,
+// when non-nil, is called with the number of events checked so far.
+func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (audit.Result, error) {
+	var res audit.Result
+	err := db.View(ctx, func(tx *Tx) error {
+		var total int64
+		if err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM audit_events").Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.tx.QueryContext(ctx, "SELECT "+eventColumns+" FROM audit_events ORDER BY seq")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		v := audit.Verifier{Head: head}
+		var ev gatehouse.Event
+		var n int64
+		for rows.Next() {
+			if err := scanEvent(rows, &ev); err != nil {
+				return err
+			}
+			n++
+			if progress != nil && n%65536 == 0 {
+				progress(n, total)
+			}
+			if !v.Add(&ev) {
+				break
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res = v.Finish(total)
+		return nil
+	})
+	return res, err
+}

@@ -1,0 +1,243 @@
+// Package sqlite is the store: a single SQLite file (modernc.org/sqlite, no
+// cgo) holding the server's settings, its accounts and the audit trail. It
+// implements the services declared in pkg/gatehouse; it never prints.
+//
+// Every change goes through DB.Change, which runs the change and appends its
+// audit event in one immediate transaction, so that a change without its
+// event (or an event without its change) can never be committed.
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ApplicationID marks an SQLite file as a gatehouse store ("GATE"), so that
+// another application's database is never mistaken for one and modified.
+const ApplicationID = 0x47415445
+
+// DefaultBusyTimeout is how long a writer waits for another writer (cron,
+// the operator, the server) before the command fails with EUNAVAILABLE.
+// Write transactions are short, so a wait this long means something is wrong.
+const DefaultBusyTimeout = 10 * time.Second
+
+// Options configure a DB. The zero value is usable.
+type Options struct {
+	// Now is the clock; nil means time.Now. Each transaction reads it once.
+	Now func() time.Time
+	// OSUser is recorded in every audit event next to the actor.
+	OSUser string
+	// BusyTimeout bounds the wait for another writer; 0 means DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
+
+// DB is an open gatehouse store. Writes go through one connection with
+// immediate transactions, so writers in this process queue in Go and writers
+// in other processes are serialised by SQLite's lock and busy timeout.
+// Reads use their own pool and, under WAL, never wait for a writer.
+type DB struct {
+	path   string
+	write  *sql.DB
+	read   *sql.DB
+	now    func() time.Time
+	osUser string
+	// created is set when this DB's Create initialised the file.
+	created bool
+}
+
+// Path returns the store's file name.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the store.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Open opens an existing, initialised store, migrating an older schema
+// forward. It refuses, without modifying the file, a missing file, a file
+// that is not a gatehouse store, and a store from a newer gatehouse.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "store path %s: %v", path, err)
+	}
+	state, err := probe(abs)
+	if err != nil {
+		return nil, err
+	}
+	if state == fileMissing {
+		return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "no store at %s; run 'gatehouse init' to create it", abs)
+	}
+	db, err := openPools(abs, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.checkAndMigrate(ctx, nil); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// InitParams are what `gatehouse init` records in a new store.
+type InitParams struct {
+	Mode     gatehouse.Mode
+	TenantID string
+	Actor    string
+}
+
+// Create opens the store at path, creating and initialising it if needed
+// (file 0600; a missing parent directory is created 0700). On a store that
+// is already initialised it changes nothing and reports Created false; it
+// refuses a different mode or tenant than the store records.
+func Create(ctx context.Context, path string, opts Options, p InitParams) (*DB, gatehouse.StoreInfo, error) {
+	var info gatehouse.StoreInfo
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, info, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "store path %s: %v", path, err)
+	}
+	state, err := probe(abs)
+	if err != nil {
+		return nil, info, err
+	}
+	if state == fileMissing {
+		if err := createFile(abs); err != nil {
+			return nil, info, err
+		}
+	}
+	db, err := openPools(abs, opts)
+	if err != nil {
+		return nil, info, err
+	}
+	if err := db.checkAndMigrate(ctx, &p); err != nil {
+		db.Close()
+		return nil, info, err
+	}
+	info, err = db.StoreInfo(ctx)
+	if err != nil {
+		db.Close()
+		return nil, info, err
+	}
+	if info.Mode != p.Mode || info.TenantID != p.TenantID {
+		db.Close()
+		return nil, info, gatehouse.Errorf(gatehouse.ECONFLICT,
+			"store %s is already initialised in mode %s%s; the mode and tenant cannot be changed",
+			abs, info.Mode, tenantSuffix(info.TenantID))
+	}
+	info.Created = db.created
+	return db, info, nil
+}
+
+func tenantSuffix(t string) string {
+	if t == "" {
+		return ""
+	}
+	return " with tenant " + t
+}
+
+type fileState int
+
+const (
+	fileMissing fileState = iota
+	fileEmpty             // zero bytes: a store whose init never ran
+	fileSQLite            // has an SQLite header; identity checked after opening
+)
+
+// sqliteMagic begins every SQLite database file.
+var sqliteMagic = []byte("SQLite format 3\x00")
+
+// probe looks at the file before the driver touches it, so that garbage is
+// refused without SQLite ever opening (and possibly journaling) it.
+func probe(path string) (fileState, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fileMissing, nil
+	}
+	if err != nil {
+		return 0, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s: %v", path, unwrapPathError(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot read store %s: %v", path, unwrapPathError(err))
+	}
+	if st.IsDir() {
+		return 0, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store %s is a directory, not a gatehouse store", path)
+	}
+	if st.Size() == 0 {
+		return fileEmpty, nil
+	}
+	head := make([]byte, len(sqliteMagic))
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, sqliteMagic) {
+		return 0, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s is not a gatehouse store (not an SQLite database); refusing to use it", path)
+	}
+	return fileSQLite, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// createFile creates an empty store file with mode 0600 and, when missing,
+// its parent directory with mode 0700. The store's permissions are the
+// security boundary, so they are set at creation, never loosened later.
+func createFile(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create directory %s: %v", dir, unwrapPathError(err))
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil // another init won the race; it is a store now or soon
+	}
+	if err != nil {
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create store %s: %v", path, unwrapPathError(err))
+	}
+	return f.Close()
+}
+
+// openPools prepares the writer and reader pools. sql.Open connects lazily,
+// so nothing touches the file until the first query.
+func openPools(path string, opts Options) (*DB, error) {
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = DefaultBusyTimeout
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	// mode=rw: never create the file here; only createFile does, with 0600.
+	u := url.URL{Scheme: "file", Path: path}
+	base := u.String() + fmt.Sprintf("?mode=rw&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", busy.Milliseconds())
+	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
+	}
+	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
+	}
+	write.SetMaxOpenConns(1)
+	read.SetMaxOpenConns(4)
+	return &DB{path: path, write: write, read: read, now: now, osUser: opts.OSUser}, nil
+}

@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migration is one schema step; version N turns schema N-1 into N.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations are read once from the embedded files named NNNN_name.sql.
+var migrations = func() []migration {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			panic("migration file without a version number: " + e.Name())
+		}
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			panic(fmt.Sprintf("migrations must be numbered 1..n without gaps; found %s", m.name))
+		}
+	}
+	return ms
+}()
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int { return len(migrations) }
+
+// identity is what the file says about itself.
+type identity struct {
+	appID, version, objects int64
+}
+
+func (db *DB) identity(ctx context.Context) (identity, error) {
+	var id identity
+	err := db.write.QueryRowContext(ctx, `SELECT
+		(SELECT application_id FROM pragma_application_id),
+		(SELECT user_version FROM pragma_user_version),
+		(SELECT count(*) FROM sqlite_schema)`).Scan(&id.appID, &id.version, &id.objects)
+	if err != nil {
+		return id, db.classify(err, "read store")
+	}
+	return id, nil
+}
+
+// checkAndMigrate refuses a file that is not a gatehouse store or is newer
+// than this binary, initialises an empty file when init is given, and
+// migrates an older schema forward. When the schema is current it costs one
+// query and writes nothing.
+func (db *DB) checkAndMigrate(ctx context.Context, init *InitParams) error {
+	id, err := db.identity(ctx)
+	if err != nil {
+		return err
+	}
+	blank := id.appID == 0 && id.version == 0 && id.objects == 0
+	switch {
+	case blank && init == nil:
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store %s is not initialised; run 'gatehouse init'", db.path)
+	case !blank && id.appID != ApplicationID:
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s is not a gatehouse store (another SQLite database); refusing to use it", db.path)
+	case id.version > int64(SchemaVersion()):
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE,
+			"store %s has schema version %d, newer than this gatehouse supports (%d); use a newer gatehouse — the store was not modified",
+			db.path, id.version, SchemaVersion())
+	case id.version == int64(SchemaVersion()):
+		return nil
+	}
+	if blank {
+		// WAL lets readers run beside the writer; it is a property of the
+		// file and cannot be set inside a transaction.
+		var mode string
+		if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+			return db.classify(err, "initialise store")
+		}
+	}
+	return db.migrate(ctx, init)
+}
+
+// migrate applies the pending migrations, and for a new store its initial
+// settings and the store.init event, in one transaction: a crash leaves the
+// file either as it was or fully migrated.
+func (db *DB) migrate(ctx context.Context, init *InitParams) error {
+	_, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+		var from int
+		if err := tx.tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
+			return nil, err
+		}
+		if from >= SchemaVersion() {
+			return nil, nil // another process migrated it while we waited
+		}
+		for _, m := range migrations[from:] {
+			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
+				return nil, fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		if _, err := tx.tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d; PRAGMA application_id = %d", SchemaVersion(), ApplicationID)); err != nil {
+			return nil, err
+		}
+		if from > 0 {
+			return &gatehouse.NewEvent{
+				Actor:   gatehouse.ActorSystem,
+				Action:  "store.migrate",
+				Target:  "store",
+				Outcome: gatehouse.OutcomeSuccess,
+				Details: map[string]any{"from_version": from, "to_version": SchemaVersion()},
+			}, nil
+		}
+		if init == nil {
+			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store %s is not initialised; run 'gatehouse init'", db.path)
+		}
+		for k, v := range map[string]string{
+			settingMode:      string(init.Mode),
+			settingTenantID:  init.TenantID,
+			settingCreatedAt: audit.FormatTime(tx.Now()),
+		} {
+			if err := tx.SetSetting(k, v); err != nil {
+				return nil, err
+			}
+		}
+		db.created = true
+		return &gatehouse.NewEvent{
+			Actor:   init.Actor,
+			Action:  "store.init",
+			Target:  "store",
+			Outcome: gatehouse.OutcomeSuccess,
+			Details: map[string]any{
+				"mode":           string(init.Mode),
+				"tenant_id":      init.TenantID,
+				"schema_version": SchemaVersion(),
+			},
+		}, nil
+	})
+	return err
+}

@@ -1,0 +1,32 @@
+package gatehouse
+
+import "time"
+
+// Mode is how the server is deployed; it decides how the support account
+// is named and managed.
+type Mode string
+
+// Deployment modes.
+const (
+	// ModeOnPrem: a single server run by its owner. The support account is
+	// created on request.
+	ModeOnPrem Mode = "onprem"
+	// ModeCloud: one tenant of a multi-tenant service. The support account
+	// carries the tenant ID and exists by default.
+	ModeCloud Mode = "cloud"
+)
+
+// Valid reports whether m is a known mode.
+func (m Mode) Valid() bool { return m == ModeOnPrem || m == ModeCloud }
+
+// StoreInfo describes an initialised store.
+type StoreInfo struct {
+	Path          string    `json:"path"`
+	SchemaVersion int       `json:"schema_version"`
+	Mode          Mode      `json:"mode"`
+	TenantID      string    `json:"tenant_id"`
+	CreatedAt     time.Time `json:"created_at"`
+	// Created is true when this call created the store, false when it
+	// found one already initialised.
+	Created bool `json:"created"`
+}
