@@ -101,7 +101,9 @@ type InitParams struct {
 // Create opens the store at path, creating and initialising it if needed
 // (file 0600; a missing parent directory is created 0700). On a store that
 // is already initialised it changes nothing and reports Created false; it
-// refuses a different mode or tenant than the store records.
+// refuses a different mode or tenant than the store records. An empty
+// p.Mode means "not specified": onprem for a new store, anything for an
+// existing one.
 func Create(ctx context.Context, path string, opts Options, p InitParams) (*DB, gatehouse.StoreInfo, error) {
 	var info gatehouse.StoreInfo
 	abs, err := filepath.Abs(path)
@@ -117,6 +119,10 @@ func Create(ctx context.Context, path string, opts Options, p InitParams) (*DB, 
 			return nil, info, err
 		}
 	}
+	explicit := p.Mode != ""
+	if !explicit {
+		p.Mode = gatehouse.ModeOnPrem
+	}
 	db, err := openPools(abs, opts)
 	if err != nil {
 		return nil, info, err
@@ -130,7 +136,8 @@ func Create(ctx context.Context, path string, opts Options, p InitParams) (*DB, 
 		db.Close()
 		return nil, info, err
 	}
-	if info.Mode != p.Mode || info.TenantID != p.TenantID {
+	// An explicit mode must match; without one, any initialised store will do.
+	if explicit && (info.Mode != p.Mode || info.TenantID != p.TenantID) {
 		db.Close()
 		return nil, info, gatehouse.Errorf(gatehouse.ECONFLICT,
 			"store %s is already initialised in mode %s%s; the mode and tenant cannot be changed",

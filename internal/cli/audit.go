@@ -1,0 +1,263 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/render"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/cobra"
+)
+
+// NewCmdAudit builds `gatehouse audit`.
+func NewCmdAudit(f *Factory) *cobra.Command {
+	cmd := parentCommand(&cobra.Command{
+		Use:   "audit",
+		Short: "Read and verify the tamper-evident audit trail",
+		Long: withExitStatus(`Every change and every sign-in appends one event to the audit trail, in the
+same transaction as the change. Each event's hash covers its content and the
+previous event's hash, so an edited, deleted, inserted or reordered event
+breaks the chain, and 'audit verify' names the first one that does.`),
+	})
+	cmd.AddCommand(newCmdAuditList(f, nil), newCmdAuditVerify(f, nil), newCmdAuditHead(f, nil))
+	return cmd
+}
+
+// AuditListOptions are the inputs of `gatehouse audit list`.
+type AuditListOptions struct {
+	F      *Factory
+	Since  string
+	Until  string
+	Filter gatehouse.EventFilter
+	Follow bool
+	// PollInterval is how often --follow looks for new events.
+	PollInterval time.Duration
+}
+
+func newCmdAuditList(f *Factory, runF func(*AuditListOptions) error) *cobra.Command {
+	opts := &AuditListOptions{F: f, PollInterval: time.Second}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List audit events, oldest first",
+		Long: withExitStatus(`List audit events in sequence order, oldest first. Filters combine.
+
+--since and --until take a duration before now (24h, 7d), an RFC 3339 time
+or a date (2026-11-01, UTC). --action matches exactly, or every action under
+a prefix with a trailing ".*" (support.*). --limit keeps the last N matching
+events. Lists of any size stream in constant memory in every format;
+--follow then waits for new events until interrupted.`),
+		Example: `  gatehouse audit list --since 24h
+  gatehouse audit list --action 'support.*' -o jsonl
+  gatehouse audit list --actor alice --limit 20
+  gatehouse audit list -o csv > audit.csv`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			now := f.Now()
+			var err error
+			if opts.Since != "" {
+				if opts.Filter.Since, err = gatehouse.ParseTimeBound(opts.Since, now); err != nil {
+					return err
+				}
+			}
+			if opts.Until != "" {
+				if opts.Filter.Until, err = gatehouse.ParseTimeBound(opts.Until, now); err != nil {
+					return err
+				}
+			}
+			if opts.Filter.Limit < 0 {
+				return usageError("invalid --limit %d: use a positive number, or 0 for all", opts.Filter.Limit)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return auditListRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Since, "since", "", "only events at or after this time (24h, 7d, RFC 3339, date)")
+	fl.StringVar(&opts.Until, "until", "", "only events before this time (24h, 7d, RFC 3339, date)")
+	fl.StringVar(&opts.Filter.Actor, "actor", "", "only events by this actor")
+	fl.StringVar(&opts.Filter.Action, "action", "", "only this action, or a prefix with .* (support.*)")
+	fl.StringVar(&opts.Filter.Target, "target", "", "only events on this target")
+	fl.IntVar(&opts.Filter.Limit, "limit", 0, "only the last N matching events (0: all)")
+	fl.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new events until interrupted")
+	return cmd
+}
+
+var (
+	eventTableColumns = []string{"SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAILS"}
+	eventCSVColumns   = []string{"seq", "time", "actor", "os_user", "action", "target", "outcome", "details", "prev_hash", "hash"}
+)
+
+func auditListRun(ctx context.Context, opts *AuditListOptions) error {
+	f := opts.F
+	p, err := f.Printer(render.ListFormats)
+	if err != nil {
+		return err
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	columns := eventTableColumns
+	if p.Format() == render.CSV {
+		columns = eventCSVColumns
+	}
+	list := p.List(columns)
+	add := func(ev *gatehouse.Event) error {
+		opts.Filter.AfterSeq = ev.Seq
+		if p.Format() == render.CSV {
+			return list.Add(ev, strconv.FormatInt(ev.Seq, 10), audit.FormatTime(ev.Time), ev.Actor, ev.OSUser,
+				ev.Action, ev.Target, string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash)
+		}
+		return list.Add(ev, strconv.FormatInt(ev.Seq, 10), ev.Time.Format(time.RFC3339), ev.Actor,
+			ev.Action, ev.Target, string(ev.Outcome), string(ev.Details))
+	}
+	if err := db.ListEvents(ctx, opts.Filter, add); err != nil {
+		return err
+	}
+	if opts.Follow {
+		// New events are picked up by sequence number; the limit applied
+		// only to what was already there.
+		opts.Filter.Limit = 0
+		tick := time.NewTicker(opts.PollInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return list.Close()
+			case <-tick.C:
+			}
+			if err := db.ListEvents(ctx, opts.Filter, add); err != nil {
+				if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+					return list.Close()
+				}
+				return err
+			}
+		}
+	}
+	return list.Close()
+}
+
+// AuditVerifyOptions are the inputs of `gatehouse audit verify`.
+type AuditVerifyOptions struct {
+	F    *Factory
+	Head *gatehouse.ChainHead
+}
+
+func newCmdAuditVerify(f *Factory, runF func(*AuditVerifyOptions) error) *cobra.Command {
+	opts := &AuditVerifyOptions{F: f}
+	var head string
+	cmd := &cobra.Command{
+		Use:   "verify [--head SEQ:HASH]",
+		Short: "Check every link of the audit chain",
+		Long: withExitStatus(`Walk the audit trail from the first event to the last, recompute every hash
+and check every link. Prints "N/N events valid", or the first event that is
+wrong and what is wrong with it, and exits 1.
+
+A hash chain cannot show that events were cut off the end. Keep the output
+of 'gatehouse audit head' somewhere the store's writers cannot reach, and
+pass it as --head: verify then also fails if that event is gone or changed.`),
+		Example: `  gatehouse audit verify
+  gatehouse audit verify --head "$(cat /var/backups/gatehouse.head)"`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if head != "" {
+				h, err := audit.ParseHead(head)
+				if err != nil {
+					return err
+				}
+				opts.Head = &h
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return auditVerifyRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&head, "head", "", "a head recorded earlier by 'audit head' (SEQ:HASH); catches a truncated tail")
+	return cmd
+}
+
+func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
+	f := opts.F
+	p, err := f.Printer(render.ObjectFormats)
+	if err != nil {
+		return err
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	var progress func(done, total int64)
+	if f.IO.IsStderrTTY() {
+		progress = func(done, total int64) {
+			fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: verified %d/%d events", done, total)
+		}
+	}
+	res, err := db.VerifyChain(ctx, opts.Head, progress)
+	if progress != nil {
+		fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+	}
+	if err != nil {
+		return err
+	}
+	if p.Format() == render.Table {
+		if res.OK() {
+			fmt.Fprintf(f.IO.Out, "%s: %d/%d events valid\n", f.IO.Color("32", "ok"), res.Valid, res.Total)
+		} else {
+			fmt.Fprintf(f.IO.Out, "%s at event %d: %s\n%d/%d events valid before it\n",
+				f.IO.Color("31", "broken"), res.Fault.Seq, res.Fault.Problem, res.Valid, res.Total)
+		}
+	} else if err := p.Object(res); err != nil {
+		return err
+	}
+	if !res.OK() {
+		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "audit trail verification failed at event %d", res.Fault.Seq)
+	}
+	return nil
+}
+
+// AuditHeadOptions are the inputs of `gatehouse audit head`.
+type AuditHeadOptions struct {
+	F *Factory
+}
+
+func newCmdAuditHead(f *Factory, runF func(*AuditHeadOptions) error) *cobra.Command {
+	opts := &AuditHeadOptions{F: f}
+	return &cobra.Command{
+		Use:   "head",
+		Short: "Print the last event's sequence number and hash (SEQ:HASH)",
+		Long: withExitStatus(`Print the last event's sequence number and hash as SEQ:HASH. Keep it
+somewhere the store's writers cannot reach; 'audit verify --head' then
+detects events removed from the end of the trail.`),
+		Example: `  gatehouse audit head > /var/backups/gatehouse.head`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			p, err := f.Printer(render.ObjectFormats)
+			if err != nil {
+				return err
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			h, err := db.Head(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if p.Format() == render.Table {
+				_, err := fmt.Fprintf(f.IO.Out, "%d:%s\n", h.Seq, h.Hash)
+				return err
+			}
+			return p.Object(h)
+		},
+	}
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/cobra"
+)
+
+// Exit statuses, the same for every command (docs/exit-codes.md).
+const (
+	exitOK          = 0 // success
+	exitCheckFailed = 1 // a check ran and said no: tamper, drift, pending users, a logon refused
+	exitInvalid     = 2 // invalid input or usage, or an actor without the right; nothing changed
+	exitOperational = 3 // the store is missing, not a store, newer, locked, corrupt; I/O
+)
+
+// exitCode is the one mapping from errors to exit statuses.
+func exitCode(err error) int {
+	switch gatehouse.ErrorCode(err) {
+	case "":
+		return exitOK
+	case gatehouse.ECHECKFAILED:
+		return exitCheckFailed
+	case gatehouse.EINVALID, gatehouse.ENOTFOUND, gatehouse.ECONFLICT, gatehouse.EUNAUTHORIZED:
+		return exitInvalid
+	default:
+		return exitOperational
+	}
+}
+
+// errSilent marks a failure whose explanation the command already printed.
+type errSilent struct{ code gatehouse.Code }
+
+func (e errSilent) Error() string { return "" }
+
+// handleError prints err as one line on stderr and returns the exit status.
+// Errors that cobra raised before the command ran (unknown flag, wrong
+// number of arguments) are usage errors.
+func (f *Factory) handleError(cmd *cobra.Command, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var silent errSilent
+	if errors.As(err, &silent) {
+		return exitCode(&gatehouse.Error{Code: silent.code})
+	}
+	var ge *gatehouse.Error
+	if !errors.As(err, &ge) {
+		if f.started {
+			err = gatehouse.Wrap(gatehouse.EINTERNAL, err, "%v", err)
+		} else {
+			hint := "gatehouse --help"
+			if cmd != nil {
+				hint = cmd.CommandPath() + " --help"
+			}
+			err = gatehouse.Wrap(gatehouse.EINVALID, err, "%v (see '%s')", err, hint)
+		}
+	}
+	f.IO.Message("%s", iostreams.OneLine(gatehouse.ErrorMessage(err)))
+	return exitCode(err)
+}
+
+// usageError is an invalid-input error for flags and arguments.
+func usageError(format string, args ...any) error {
+	return gatehouse.Errorf(gatehouse.EINVALID, format, args...)
+}

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/internal/render"
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/cobra"
+)
+
+// Factory hands commands their dependencies. Everything is resolved lazily:
+// help, version and completion never read configuration files or open the
+// store, and a read command opens the store only when it runs.
+type Factory struct {
+	IO  *iostreams.IOStreams
+	Now func() time.Time
+
+	cfg *config.Config
+	db  *sqlite.DB
+	// started is set once a command's own run begins; an error before that
+	// is a usage error (bad flag, wrong arguments).
+	started bool
+}
+
+// loadConfig resolves configuration from the parsed flags; the root
+// command calls it before any command runs.
+func (f *Factory) loadConfig(cmd *cobra.Command) error {
+	// The client settings are the root's persistent flags; a command's own
+	// flag of the same name (audit list --actor, a filter) is not one of them.
+	cfg, err := config.Load(cmd.Root().PersistentFlags())
+	if err != nil {
+		return err
+	}
+	f.cfg = cfg
+	if cfg.NoColor {
+		f.IO.SetNoColor()
+	}
+	if cfg.Quiet {
+		f.IO.SetQuiet()
+	}
+	return nil
+}
+
+// Config is the resolved client configuration.
+func (f *Factory) Config() *config.Config { return f.cfg }
+
+// Store opens the store once, on first use.
+func (f *Factory) Store(ctx context.Context) (*sqlite.DB, error) {
+	if f.db != nil {
+		return f.db, nil
+	}
+	db, err := sqlite.Open(ctx, f.cfg.Store, f.storeOptions())
+	if err != nil {
+		return nil, err
+	}
+	f.db = db
+	return db, nil
+}
+
+// CreateStore opens the store, creating and initialising it if needed.
+func (f *Factory) CreateStore(ctx context.Context, p sqlite.InitParams) (gatehouse.StoreInfo, error) {
+	db, info, err := sqlite.Create(ctx, f.cfg.Store, f.storeOptions(), p)
+	if err != nil {
+		return info, err
+	}
+	f.db = db
+	return info, nil
+}
+
+func (f *Factory) storeOptions() sqlite.Options {
+	return sqlite.Options{Now: f.Now, OSUser: osUser()}
+}
+
+func (f *Factory) closeStore() {
+	if f.db != nil {
+		f.db.Close()
+	}
+}
+
+// Printer returns the renderer for the configured output format, checked
+// against the formats the command supports.
+func (f *Factory) Printer(allowed []render.Format) (*render.Printer, error) {
+	format, err := render.ParseFormat(f.cfg.Output, allowed)
+	if err != nil {
+		return nil, err
+	}
+	return render.New(f.IO.Out, format, f.IO.IsStdoutTTY()), nil
+}
+
+// Actor is who the audit trail names for this command: --actor,
+// GATEHOUSE_ACTOR or the configuration file, else the OS user. It is
+// attribution, not authentication: whoever can write the store file can
+// name any actor (docs/security.md).
+func (f *Factory) Actor() string {
+	if f.cfg.Actor != "" {
+		return f.cfg.Actor
+	}
+	return osUser()
+}
+
+// osUser names the operating-system user running gatehouse; every event
+// records it beside the actor.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "uid:" + strconv.Itoa(os.Getuid())
+}

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"regexp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/render"
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/cobra"
+)
+
+// InitOptions are the inputs of `gatehouse init`.
+type InitOptions struct {
+	F        *Factory
+	Mode     gatehouse.Mode // "" when --mode was not given
+	TenantID string
+}
+
+// tenantPattern bounds a tenant partition ID: it becomes part of an account
+// name, so it is kept to letters, digits, '-' and '_'.
+var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// NewCmdInit builds `gatehouse init`.
+func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
+	opts := &InitOptions{F: f}
+	var mode string
+	cmd := &cobra.Command{
+		Use:   "init [--mode onprem|cloud] [--tenant ID]",
+		Short: "Create the store, or check that it exists",
+		Long: withExitStatus(`Create the store: the file (mode 0600; its directory 0700 when created),
+the schema, the deployment mode and tenant, and the first audit event.
+
+Running init on an initialised store is harmless: it changes nothing and
+says so. It refuses to change the mode or tenant of an existing store.`),
+		Example: `  gatehouse init
+  gatehouse --store /var/lib/gatehouse/gatehouse.db init
+  gatehouse init --mode cloud --tenant 96444123124151159181195912`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("mode") {
+				opts.Mode = gatehouse.Mode(mode)
+				if !opts.Mode.Valid() {
+					return usageError("invalid --mode %q: use onprem or cloud", clip(mode, 40))
+				}
+			}
+			switch {
+			case opts.Mode == gatehouse.ModeCloud && opts.TenantID == "":
+				return usageError("--mode cloud needs --tenant ID (the tenant partition ID)")
+			case opts.TenantID != "" && opts.Mode != gatehouse.ModeCloud:
+				return usageError("--tenant applies only with --mode cloud")
+			case opts.TenantID != "" && !tenantPattern.MatchString(opts.TenantID):
+				return usageError("invalid --tenant: use 1 to 64 letters, digits, '-' or '_'")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return initRun(cmd, opts)
+		},
+	}
+	cmd.Flags().StringVar(&mode, "mode", "onprem", "deployment mode: onprem or cloud")
+	cmd.Flags().StringVar(&opts.TenantID, "tenant", "", "tenant partition ID (cloud mode)")
+	return cmd
+}
+
+func initRun(cmd *cobra.Command, opts *InitOptions) error {
+	f := opts.F
+	p, err := f.Printer(render.ObjectFormats)
+	if err != nil {
+		return err
+	}
+	params := sqlite.InitParams{Mode: opts.Mode, TenantID: opts.TenantID, Actor: f.Actor()}
+	info, err := f.CreateStore(cmd.Context(), params)
+	if err != nil {
+		return err
+	}
+	if info.Created {
+		f.IO.Info("created store %s (mode %s)", info.Path, info.Mode)
+	} else {
+		f.IO.Info("store %s is already initialised; nothing changed", info.Path)
+	}
+	return p.Object(info)
+}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gatehouse",
+		Short: "Administer a server's accounts: vendor support access, SSO, pending users, audit",
+		Long: `gatehouse administers a server's accounts against a local SQLite store:
+vendor support access, SSO sign-in and automatic user creation, the queue of
+users awaiting role assignment, and a tamper-evident audit trail of every
+change and every sign-in.
+
+Configuration (highest precedence first): flags, GATEHOUSE_* environment
+variables (GATEHOUSE_STORE, GATEHOUSE_OUTPUT, GATEHOUSE_ACTOR, ...), the file
+named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
+/etc/gatehouse/config.yaml, then defaults.` + exitStatusText,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// Commands that only print help, version or completion scripts never
+		// load configuration or open the store.
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if skipsConfig(cmd) {
+				return nil
+			}
+			if err := f.loadConfig(cmd); err != nil {
+				return err
+			}
+			f.started = true
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
+	})
+	pf := root.PersistentFlags()
+	pf.String("store", "", "path of the store file (default $XDG_STATE_HOME/gatehouse/gatehouse.db)")
+	pf.String("config", "", "configuration file (default: XDG config file over /etc/gatehouse/config.yaml)")
+	pf.StringP("output", "o", "table", "output format: table, json or yaml (lists also jsonl and csv)")
+	pf.String("actor", "", "the admin this change is attributed to (default: the OS user)")
+	pf.Bool("no-color", false, "never colour the output (NO_COLOR is honoured too)")
+	pf.BoolP("quiet", "q", false, "print nothing but data and errors")
+
+	root.AddCommand(
+		NewCmdInit(f, nil),
+		NewCmdServer(f),
+		NewCmdAudit(f),
+		NewCmdVersion(f),
+	)
+	root.CompletionOptions.HiddenDefaultCmd = false
+	return root
+}
+
+// skipsConfig reports whether cmd only prints something built in.
+func skipsConfig(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		switch c.Name() {
+		case "completion", "version", "help", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return true
+		}
+	}
+	return false
+}
+
+// exitStatusText ends every command's help, as restic's does.
+const exitStatusText = `
+
+Exit status:
+  0  success
+  1  a check failed (tamper or drift found, a logon refused, pending users with --fail-if-any)
+  2  invalid input or usage, or an actor without the right; nothing was changed
+  3  operational error: store missing, not a gatehouse store, newer, locked, corrupt; I/O`
+
+// withExitStatus appends the exit-status section to a command's long help.
+func withExitStatus(long string) string { return strings.TrimRight(long, "\n") + exitStatusText }
+
+// parentCommand makes cmd a grouping command: without a subcommand it shows
+// help; with an unknown one it is a usage error.
+func parentCommand(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError("unknown command %q for %q (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		return cmd.Help()
+	}
+	return cmd
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), clip(args[0], 40), cmd.CommandPath())
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+

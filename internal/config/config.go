@@ -1,0 +1,200 @@
+// Package config resolves the client-side settings of a gatehouse command —
+// which store, which output format, who the actor is — and is the only
+// importer of viper.
+//
+// Precedence, highest first: command-line flag, GATEHOUSE_* environment
+// variable, configuration file, default. The configuration file is the one
+// named by --config (or GATEHOUSE_CONFIG); without one, the system file
+// /etc/gatehouse/config.yaml is read and the user's XDG file
+// ($XDG_CONFIG_HOME/gatehouse/config.yaml) is laid over it, key by key.
+//
+// Server settings that must be audited (SSO, support, seats) are never
+// here: they live in the store and change only through commands.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+)
+
+// SystemFile is the system-wide configuration file.
+var SystemFile = "/etc/gatehouse/config.yaml"
+
+// Config is the resolved client-side configuration.
+type Config struct {
+	Store   string
+	Output  string
+	Actor   string
+	NoColor bool
+	Quiet   bool
+	// Files are the configuration files that were read, in order.
+	Files []string
+}
+
+// file is the configuration file's schema. Decoding is strict: an unknown
+// key is an error naming its line, so a typo never silently does nothing.
+type file struct {
+	Store   *string `yaml:"store"`
+	Output  *string `yaml:"output"`
+	Actor   *string `yaml:"actor"`
+	NoColor *bool   `yaml:"no_color"`
+	Quiet   *bool   `yaml:"quiet"`
+}
+
+// keys maps each setting to its flag name; the environment variable is
+// GATEHOUSE_ and the key in upper case.
+var keys = map[string]string{
+	"store":    "store",
+	"output":   "output",
+	"actor":    "actor",
+	"no_color": "no-color",
+	"quiet":    "quiet",
+}
+
+// Load resolves the configuration from flags (after parsing), the
+// environment and the configuration files.
+func Load(flags *pflag.FlagSet) (*Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("GATEHOUSE")
+	for key, flag := range keys {
+		if f := flags.Lookup(flag); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return nil, err
+			}
+		}
+		if err := v.BindEnv(key); err != nil {
+			return nil, err
+		}
+	}
+	v.SetDefault("store", defaultStore())
+	v.SetDefault("output", "table")
+
+	var cfg Config
+	explicit, _ := flags.GetString("config")
+	if explicit == "" {
+		explicit = os.Getenv("GATEHOUSE_CONFIG")
+	}
+	files := []string{SystemFile, userFile()}
+	if explicit != "" {
+		files = []string{explicit}
+	}
+	for _, name := range files {
+		if name == "" {
+			continue
+		}
+		m, err := readFile(name, name == explicit)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil {
+			continue
+		}
+		if err := v.MergeConfigMap(m); err != nil {
+			return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "config file %s: %v", name, err)
+		}
+		cfg.Files = append(cfg.Files, name)
+	}
+	cfg.Store = v.GetString("store")
+	cfg.Output = v.GetString("output")
+	cfg.Actor = v.GetString("actor")
+	cfg.NoColor = v.GetBool("no_color")
+	cfg.Quiet = v.GetBool("quiet")
+	if cfg.Store == "" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "no store path: set --store or GATEHOUSE_STORE (HOME is not set, so there is no default)")
+	}
+	return &cfg, nil
+}
+
+// readFile reads one configuration file strictly. A missing file is not an
+// error unless it was named explicitly.
+func readFile(name string, required bool) (map[string]any, error) {
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) && !required {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "config file %s: %v", name, unwrapPathError(err))
+	}
+	var f file
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "config file %s: %s", name, yamlError(err))
+	}
+	m := map[string]any{}
+	if f.Store != nil {
+		m["store"] = *f.Store
+	}
+	if f.Output != nil {
+		m["output"] = *f.Output
+	}
+	if f.Actor != nil {
+		m["actor"] = *f.Actor
+	}
+	if f.NoColor != nil {
+		m["no_color"] = *f.NoColor
+	}
+	if f.Quiet != nil {
+		m["quiet"] = *f.Quiet
+	}
+	return m, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// yamlError shortens yaml.v3's messages ("yaml: line 3: field stroe not
+// found in type config.file") to what the operator needs.
+func yamlError(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		return trimYAML(te.Errors[0])
+	}
+	return trimYAML(err.Error())
+}
+
+// defaultStore is the store path under the XDG state directory.
+func defaultStore() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "gatehouse", "gatehouse.db")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".local", "state", "gatehouse", "gatehouse.db")
+	}
+	return ""
+}
+
+// userFile is the user's configuration file under the XDG config directory.
+func userFile() string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "gatehouse", "config.yaml")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".config", "gatehouse", "config.yaml")
+	}
+	return ""
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+func trimYAML(msg string) string {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = unknownField.ReplaceAllString(msg, `unknown key "$1"`)
+	return strings.ReplaceAll(msg, "unmarshal errors:", "")
+}

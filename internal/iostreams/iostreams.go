@@ -1,0 +1,101 @@
+// Package iostreams is the one place that knows where a command's input and
+// output go and what they are connected to. Rules, as in age's tui.go:
+//
+//   - data goes to Out (stdout), messages to ErrOut (stderr);
+//   - a message is one line, "gatehouse: " then lower case, no final period,
+//     and never a secret;
+//   - colour only when stdout is a terminal, NO_COLOR is unset and
+//     --no-color was not given.
+package iostreams
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are a command's standard streams and what is known about them.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdoutTTY bool
+	stderrTTY bool
+	noColor   bool
+	quiet     bool
+}
+
+// System returns the process's streams. TTY detection happens once, here.
+// GATEHOUSE_FORCE_TTY=1 makes stdout count as a terminal (for `watch`, a
+// pager that understands tables, or tests).
+func System() *IOStreams {
+	s := &IOStreams{
+		In:        os.Stdin,
+		Out:       os.Stdout,
+		ErrOut:    os.Stderr,
+		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		noColor:   os.Getenv("NO_COLOR") != "",
+	}
+	if os.Getenv("GATEHOUSE_FORCE_TTY") == "1" {
+		s.stdoutTTY = true
+	}
+	return s
+}
+
+// Test returns streams backed by buffers, none of them a terminal.
+func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// IsStdoutTTY reports whether stdout is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// SetStdoutTTY overrides terminal detection (tests).
+func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
+
+// IsStderrTTY reports whether stderr is a terminal: progress is shown only then.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// SetNoColor turns colour off (--no-color).
+func (s *IOStreams) SetNoColor() { s.noColor = true }
+
+// SetQuiet silences Info messages (-q); errors are still printed.
+func (s *IOStreams) SetQuiet() { s.quiet = true }
+
+// ColorEnabled reports whether output may carry ANSI colour.
+func (s *IOStreams) ColorEnabled() bool { return s.stdoutTTY && !s.noColor }
+
+// Info prints a one-line message on stderr unless quiet.
+func (s *IOStreams) Info(format string, args ...any) {
+	if !s.quiet {
+		s.Message(format, args...)
+	}
+}
+
+// Message prints a one-line message on stderr, quiet or not.
+func (s *IOStreams) Message(format string, args ...any) {
+	fmt.Fprintf(s.ErrOut, "gatehouse: %s\n", OneLine(fmt.Sprintf(format, args...)))
+}
+
+// OneLine folds a message onto one line so that every message is exactly
+// one line of stderr, whatever an error wrapped inside it contains.
+func OneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
+}
+
+// Color wraps s in an ANSI colour when colour is enabled. code is an SGR
+// parameter such as "31" (red) or "32" (green).
+func (s *IOStreams) Color(code, text string) string {
+	if !s.ColorEnabled() {
+		return text
+	}
+	return "\x1b[" + code + "m" + text + "\x1b[0m"
+}

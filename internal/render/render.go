@@ -1,0 +1,309 @@
+// Package render is gatehouse's one renderer. Every command hands it values;
+// it writes them as a table for people or as JSON, YAML, JSON Lines or CSV
+// for programs. Field names come from the values' json tags, so every format
+// uses the same stable lower_snake_case names.
+//
+// Tables: on a terminal, tablewriter with a header; when piped, tab-separated
+// rows with no header and no decoration, ready for cut and awk.
+//
+// Lists are streamed: JSON, JSON Lines, YAML, CSV and piped tables write each
+// record as it arrives, so listing a million events takes constant memory.
+// Only a terminal table buffers, to size its columns.
+package render
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"gopkg.in/yaml.v3"
+)
+
+// Format is an output format.
+type Format string
+
+// Output formats.
+const (
+	Table Format = "table"
+	JSON  Format = "json"
+	YAML  Format = "yaml"
+	JSONL Format = "jsonl"
+	CSV   Format = "csv"
+)
+
+// Formats every command supports; list commands add JSONL and CSV.
+var (
+	ObjectFormats = []Format{Table, JSON, YAML}
+	ListFormats   = []Format{Table, JSON, YAML, JSONL, CSV}
+)
+
+// ParseFormat checks s against the formats a command supports.
+func ParseFormat(s string, allowed []Format) (Format, error) {
+	names := make([]string, len(allowed))
+	for i, f := range allowed {
+		if string(f) == s {
+			return f, nil
+		}
+		names[i] = string(f)
+	}
+	return "", gatehouse.Errorf(gatehouse.EINVALID, "invalid output format %q: this command supports %s", s, strings.Join(names, ", "))
+}
+
+// Printer writes values in one format.
+type Printer struct {
+	w      io.Writer
+	format Format
+	tty    bool
+}
+
+// New returns a printer writing to w. tty says whether w is a terminal.
+func New(w io.Writer, format Format, tty bool) *Printer {
+	return &Printer{w: w, format: format, tty: tty}
+}
+
+// Format is the printer's format.
+func (p *Printer) Format() Format { return p.format }
+
+// Object writes one value. As a table it is a FIELD/VALUE list in the
+// order of the value's JSON fields.
+func (p *Printer) Object(v any) error {
+	switch p.format {
+	case JSON:
+		return writeJSON(p.w, v, "")
+	case YAML:
+		return writeYAML(p.w, v)
+	case JSONL:
+		return writeJSON(p.w, v, "compact")
+	}
+	fields, err := orderedFields(v)
+	if err != nil {
+		return err
+	}
+	if p.format == CSV {
+		cw := csv.NewWriter(p.w)
+		var keys, vals []string
+		for _, f := range fields {
+			keys, vals = append(keys, f[0]), append(vals, f[1])
+		}
+		cw.Write(keys)
+		cw.Write(vals)
+		cw.Flush()
+		return cw.Error()
+	}
+	l := p.List(nil)
+	for _, f := range fields {
+		if err := l.Add(nil, f[0], f[1]); err != nil {
+			return err
+		}
+	}
+	return l.Close()
+}
+
+// List starts a stream of records. columns are the table and CSV headers;
+// nil means no header (a FIELD/VALUE listing).
+func (p *Printer) List(columns []string) *List {
+	l := &List{p: p, columns: columns}
+	switch {
+	case p.format == CSV:
+		l.csv = csv.NewWriter(p.w)
+		if columns != nil {
+			l.csv.Write(columns)
+		}
+	case p.format == Table && p.tty:
+		opts := []tablewriter.Option{
+			tablewriter.WithHeaderAutoFormat(tw.Off),
+			tablewriter.WithRowAutoWrap(tw.WrapNone),
+			tablewriter.WithHeaderAlignment(tw.AlignLeft),
+			tablewriter.WithRowAlignment(tw.AlignLeft),
+		}
+		l.table = tablewriter.NewTable(p.w, opts...)
+		if columns != nil {
+			l.table.Header(toAny(columns)...)
+		}
+	}
+	return l
+}
+
+// List is an open stream of records; Close ends it.
+type List struct {
+	p       *Printer
+	columns []string
+	n       int
+	csv     *csv.Writer
+	table   *tablewriter.Table
+}
+
+// Add writes one record: v for structured formats, cells for tables and CSV.
+func (l *List) Add(v any, cells ...string) error {
+	defer func() { l.n++ }()
+	switch l.p.format {
+	case JSON:
+		sep := ",\n"
+		if l.n == 0 {
+			sep = "[\n"
+		}
+		if _, err := io.WriteString(l.p.w, sep); err != nil {
+			return err
+		}
+		return writeJSON(trimNewline{l.p.w}, v, "  ")
+	case JSONL:
+		return writeJSON(l.p.w, v, "compact")
+	case YAML:
+		// A one-element sequence per record concatenates into one sequence.
+		return writeYAML(l.p.w, []any{v})
+	case CSV:
+		return l.csv.Write(cells)
+	}
+	if l.table != nil {
+		return l.table.Append(toAny(cells)...)
+	}
+	for i, c := range cells {
+		cells[i] = tsvEscaper.Replace(c)
+	}
+	_, err := io.WriteString(l.p.w, strings.Join(cells, "\t")+"\n")
+	return err
+}
+
+// tsvEscaper keeps one record on one line and its fields apart.
+var tsvEscaper = strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
+
+// Close finishes the stream: closes the JSON array, renders the table.
+func (l *List) Close() error {
+	switch l.p.format {
+	case JSON:
+		closing := "\n]\n"
+		if l.n == 0 {
+			closing = "[]\n"
+		}
+		_, err := io.WriteString(l.p.w, closing)
+		return err
+	case YAML:
+		if l.n == 0 {
+			_, err := io.WriteString(l.p.w, "[]\n")
+			return err
+		}
+	case CSV:
+		l.csv.Flush()
+		return l.csv.Error()
+	}
+	if l.table != nil && l.n > 0 {
+		return l.table.Render()
+	}
+	return nil
+}
+
+// trimNewline drops the newline that ends an encoded array element, so the
+// separator that follows can go on the same line.
+type trimNewline struct{ w io.Writer }
+
+func (t trimNewline) Write(b []byte) (int, error) {
+	_, err := t.w.Write(bytes.TrimSuffix(b, []byte("\n")))
+	return len(b), err
+}
+
+func toAny(s []string) []any {
+	a := make([]any, len(s))
+	for i, v := range s {
+		a[i] = v
+	}
+	return a
+}
+
+// writeJSON writes v as JSON followed by a newline: indented by indent, or
+// on one line when indent is "compact". HTML escaping is off: the output is
+// for terminals and scripts, where "<" should stay "<".
+func writeJSON(w io.Writer, v any, indent string) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if indent != "compact" {
+		enc.SetIndent(indent, "  ")
+	}
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	out := buf.Bytes()
+	if indent != "compact" && indent != "" {
+		out = append([]byte(indent), out...)
+	}
+	_, err := w.Write(out)
+	return err
+}
+
+// writeYAML writes v as YAML with the same field names and order as its
+// JSON: it is encoded to JSON and re-read as a YAML node (JSON is YAML),
+// then written in block style.
+func writeYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	var node yaml.Node
+	if err := yaml.Unmarshal(b, &node); err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	blockStyle(&node)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&node); err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	return enc.Close()
+}
+
+// blockStyle clears the flow and quoting styles that parsing JSON left, so
+// the encoder writes idiomatic YAML and quotes only where needed.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
+
+// orderedFields returns v's top-level JSON fields in order, each value as
+// display text: strings bare, null empty, anything else compact JSON.
+func orderedFields(v any) ([][2]string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode output: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return [][2]string{{"value", Cell(json.RawMessage(b))}}, nil
+	}
+	var fields [][2]string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		fields = append(fields, [2]string{k.(string), Cell(raw)})
+	}
+	return fields, nil
+}
+
+// Cell renders a JSON value as table text.
+func Cell(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	if string(raw) == "null" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) == nil {
+		return buf.String()
+	}
+	return string(raw)
+}
