@@ -95,7 +95,7 @@ var (
 
 func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 	f := opts.F
-	p, err := f.Printer(render.ListFormats)
+	p, err := f.Printer()
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ pass it as --head: verify then also fails if that event is gone or changed.`),
 
 func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 	f := opts.F
-	p, err := f.Printer(render.ObjectFormats)
+	p, err := f.Printer()
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ detects events removed from the end of the trail.`),
 			if runF != nil {
 				return runF(opts)
 			}
-			p, err := f.Printer(render.ObjectFormats)
+			p, err := f.Printer()
 			if err != nil {
 				return err
 			}

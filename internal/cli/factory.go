@@ -84,10 +84,9 @@ func (f *Factory) closeStore() {
 	}
 }
 
-// Printer returns the renderer for the configured output format, checked
-// against the formats the command supports.
-func (f *Factory) Printer(allowed []render.Format) (*render.Printer, error) {
-	format, err := render.ParseFormat(f.cfg.Output, allowed)
+// Printer returns the renderer for the configured output format.
+func (f *Factory) Printer() (*render.Printer, error) {
+	format, err := render.ParseFormat(f.cfg.Output)
 	if err != nil {
 		return nil, err
 	}

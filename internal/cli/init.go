@@ -3,7 +3,6 @@ package cli
 import (
 	"regexp"
 
-	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
@@ -64,7 +63,7 @@ says so. It refuses to change the mode or tenant of an existing store.`),
 
 func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	f := opts.F
-	p, err := f.Printer(render.ObjectFormats)
+	p, err := f.Printer()
 	if err != nil {
 		return err
 	}

@@ -106,4 +106,3 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
@@ -83,7 +82,7 @@ audited; setting the values already in force changes nothing.`),
 
 func serverConfigureRun(cmd *cobra.Command, opts *ServerConfigureOptions) error {
 	f := opts.F
-	p, err := f.Printer(render.ObjectFormats)
+	p, err := f.Printer()
 	if err != nil {
 		return err
 	}
@@ -110,7 +109,7 @@ func newCmdServerShow(f *Factory) *cobra.Command {
 		Long:  withExitStatus(`Show the server's configured external address, port and the login URL built from them.`),
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := f.Printer(render.ObjectFormats)
+			p, err := f.Printer()
 			if err != nil {
 				return err
 			}

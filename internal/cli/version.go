@@ -48,7 +48,7 @@ func NewCmdVersion(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The root skips configuration for version, so read -o directly.
 			output, _ = cmd.Flags().GetString("output")
-			format, err := render.ParseFormat(output, render.ObjectFormats)
+			format, err := render.ParseFormat(output)
 			if err != nil {
 				return err
 			}

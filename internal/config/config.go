@@ -134,7 +134,13 @@ func readFile(name string, required bool) (map[string]any, error) {
 	}
 	m := map[string]any{}
 	if f.Store != nil {
-		m["store"] = *f.Store
+		// Relative to the file, so the same file means the same store
+		// whatever the working directory (cron's is arbitrary).
+		store := *f.Store
+		if store != "" && !filepath.IsAbs(store) {
+			store = filepath.Join(filepath.Dir(name), store)
+		}
+		m["store"] = store
 	}
 	if f.Output != nil {
 		m["output"] = *f.Output

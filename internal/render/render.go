@@ -37,22 +37,28 @@ const (
 	CSV   Format = "csv"
 )
 
-// Formats every command supports; list commands add JSONL and CSV.
-var (
-	ObjectFormats = []Format{Table, JSON, YAML}
-	ListFormats   = []Format{Table, JSON, YAML, JSONL, CSV}
-)
+// Formats are the output formats. Every command supports all of them, so
+// that one output setting in a configuration file suits every command: a
+// single record in JSON Lines is one line, in CSV a header and one row.
+var Formats = []Format{Table, JSON, YAML, JSONL, CSV}
 
-// ParseFormat checks s against the formats a command supports.
-func ParseFormat(s string, allowed []Format) (Format, error) {
-	names := make([]string, len(allowed))
-	for i, f := range allowed {
+// ParseFormat checks an output format name.
+func ParseFormat(s string) (Format, error) {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
 		if string(f) == s {
 			return f, nil
 		}
 		names[i] = string(f)
 	}
-	return "", gatehouse.Errorf(gatehouse.EINVALID, "invalid output format %q: this command supports %s", s, strings.Join(names, ", "))
+	return "", gatehouse.Errorf(gatehouse.EINVALID, "invalid output format %q: use %s", clip(s, 20), strings.Join(names, ", "))
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // Printer writes values in one format.

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets testscript run the real gatehouse main in a child process
+// of the test binary, so every script drives the CLI exactly as a shell does.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"gatehouse": func() { os.Exit(testMain()) },
+	})
+}
+
+// testMain is Main with two test-only hooks, read from the environment of
+// the script (the production binary reads neither):
+//
+//   - GATEHOUSE_TEST_NOW=RFC3339 fixes the clock, advancing one second per
+//     reading, so scripts can reason about time;
+//   - the system configuration file is $WORK/etc/gatehouse/config.yaml, so
+//     the machine's /etc never leaks into a test.
+func testMain() int {
+	config.SystemFile = os.Getenv("GATEHOUSE_TEST_SYSTEM_CONFIG")
+	now := time.Now
+	if s := os.Getenv("GATEHOUSE_TEST_NOW"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bad GATEHOUSE_TEST_NOW:", err)
+			return 99
+		}
+		var mu sync.Mutex
+		now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			t = t.Add(time.Second)
+			return t
+		}
+	}
+	return run(os.Args[1:], iostreams.System(), now)
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			// The OS user recorded in events is the real uid's name, not $USER.
+			env.Setenv("OSUSER", osUser())
+			env.Setenv("GATEHOUSE_STORE", filepath.Join(env.WorkDir, "state", "gatehouse.db"))
+			env.Setenv("GATEHOUSE_TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "gatehouse", "config.yaml"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sqlexec":    cmdSQLExec,
+			"filemode":   cmdFileMode,
+			"jsonvalid":  cmdJSONValid,
+			"stdout2env": cmdStdoutToEnv,
+			"writebytes": cmdWriteBytes,
+			"corrupt":    cmdCorrupt,
+			"status":     cmdStatus,
+		},
+	})
+}
+
+// sqlexec FILE SQL... runs SQL against a store file directly, as an
+// attacker with write access to the file would (tamper tests).
+func cmdSQLExec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: sqlexec FILE SQL...")
+	}
+	db, err := sql.Open("sqlite", ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer db.Close()
+	_, err = db.Exec(strings.Join(args[1:], " "))
+	if neg {
+		if err == nil {
+			ts.Fatalf("sqlexec succeeded unexpectedly")
+		}
+		return
+	}
+	ts.Check(err)
+}
+
+// filemode PATH MODE checks a file's permission bits (octal).
+func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: filemode PATH MODE")
+	}
+	st, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if got := st.Mode().Perm(); (got == os.FileMode(want)) == neg {
+		ts.Fatalf("%s has mode %#o, want %s%#o", args[0], got, map[bool]string{true: "not "}[neg], want)
+	}
+}
+
+// jsonvalid checks that the last command's stdout is JSON (one document),
+// or with -lines, that every line is.
+func cmdJSONValid(ts *testscript.TestScript, neg bool, args []string) {
+	out := ts.ReadFile("stdout")
+	docs := []string{out}
+	if len(args) == 1 && args[0] == "-lines" {
+		docs = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	}
+	for _, d := range docs {
+		if json.Valid([]byte(d)) == neg {
+			ts.Fatalf("stdout valid JSON = %v, want %v:\n%s", !neg, neg, d)
+		}
+	}
+}
+
+// stdout2env NAME sets NAME to the last command's stdout, trimmed.
+func cmdStdoutToEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: stdout2env NAME")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+// writebytes FILE N writes N pseudo-random bytes (garbage store files).
+func cmdWriteBytes(ts *testscript.TestScript, neg bool, args []string) {
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i/13)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o600))
+}
+
+// corrupt FILE OFFSET N overwrites N bytes at OFFSET with 0xff.
+func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
+	off, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	n, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	f, err := os.OpenFile(ts.MkAbs(args[0]), os.O_WRONLY, 0)
+	ts.Check(err)
+	defer f.Close()
+	_, err = f.WriteAt([]byte(strings.Repeat("\xff", n)), off)
+	ts.Check(err)
+}
+
+// status N COMMAND ARGS... runs a program and checks its exact exit status;
+// its stdout and stderr are then inspected like exec's.
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: status N COMMAND [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
