@@ -1,0 +1,48 @@
+# gatehouse — build, test and documentation targets.
+# `make test` is the one test command: README's quick start and .ci/run use it.
+
+GO       ?= go
+BIN      := bin/gatehouse
+TOOLS    := $(CURDIR)/bin/tools
+# staticcheck 2026.2.2, pinned; installed into bin/tools by `make lint`.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
+
+.PHONY: all build test lint docs bench install demo clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/gatehouse
+
+install:
+	$(GO) install -trimpath ./cmd/gatehouse
+
+$(STATICCHECK):
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS)/staticcheck $@
+
+lint: $(STATICCHECK)
+	@unformatted=$$(gofmt -l cmd pkg internal); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# vet, staticcheck, then every test (unit, end-to-end scripts, docs
+# staleness) with the race detector.
+test: lint
+	$(GO) test -race -count=1 ./...
+
+# Regenerate the command reference and man pages from the cobra tree.
+docs:
+	$(GO) run ./internal/tools/gendocs docs
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# A tour on a throwaway store: builds the binary and runs docs/demo.sh.
+demo: build
+	GATEHOUSE=$(CURDIR)/$(BIN) sh docs/demo.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/spf13/cobra/doc"
+)
+
+// docsDate is the date printed in generated man pages. It is fixed, not
+// today's, so that generating the docs twice gives the same bytes and the
+// staleness test can compare them.
+var docsDate = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// GenerateDocs writes the Markdown command reference to dir/reference and
+// the man pages to dir/man, replacing what was there.
+func GenerateDocs(dir string) error {
+	s, _, _, _ := iostreams.Test()
+	root := NewCmdRoot(&Factory{IO: s, Now: time.Now})
+	root.DisableAutoGenTag = true
+	// cobra adds the completion command at Execute; add it now so it is documented.
+	root.InitDefaultCompletionCmd()
+	for _, sub := range []string{"reference", "man"} {
+		p := filepath.Join(dir, sub)
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := doc.GenMarkdownTree(root, filepath.Join(dir, "reference")); err != nil {
+		return fmt.Errorf("markdown reference: %w", err)
+	}
+	header := &doc.GenManHeader{Title: "GATEHOUSE", Section: "1", Source: "gatehouse", Manual: "gatehouse manual", Date: &docsDate}
+	if err := doc.GenManTree(root, header, filepath.Join(dir, "man")); err != nil {
+		return fmt.Errorf("man pages: %w", err)
+	}
+	return nil
+}

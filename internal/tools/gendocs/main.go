@@ -1,0 +1,21 @@
+// Command gendocs writes gatehouse's Markdown command reference and man
+// pages from the cobra command tree (make docs).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
+)
+
+func main() {
+	dir := "docs"
+	if len(os.Args) > 1 {
+		dir = os.Args[1]
+	}
+	if err := cli.GenerateDocs(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "gendocs:", err)
+		os.Exit(1)
+	}
+}
