@@ -75,6 +75,7 @@ func TestScripts(t *testing.T) {
 			"writebytes": cmdWriteBytes,
 			"corrupt":    cmdCorrupt,
 			"status":     cmdStatus,
+			"sleep":      cmdSleep,
 		},
 	})
 }
@@ -178,4 +179,11 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// sleep DURATION pauses the script (for --follow's polling).
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }

@@ -244,3 +244,19 @@ func TestListEventsFilter(t *testing.T) {
 		t.Errorf("limit 2 = %v, want the last two in order", got)
 	}
 }
+
+// TestConflict shows that a unique-constraint failure surfaces as a
+// conflict, with the change rolled back.
+func TestConflict(t *testing.T) {
+	db, _ := newStore(t)
+	_, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+		// settings.key is the primary key: a second plain INSERT collides.
+		if err := tx.SetSetting("probe", "1"); err != nil {
+			return nil, err
+		}
+		return nil, tx.InsertSettingForTest("probe", "2")
+	})
+	if got := gatehouse.ErrorCode(err); got != gatehouse.ECONFLICT {
+		t.Fatalf("code = %q (%v), want conflict", got, err)
+	}
+}
