@@ -49,6 +49,8 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 	root.AddCommand(
 		NewCmdInit(f, nil),
 		NewCmdServer(f),
+		NewCmdSupport(f),
+		NewCmdLicense(f),
 		NewCmdAudit(f),
 		NewCmdVersion(f),
 	)
@@ -98,6 +100,16 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return usageError("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), clip(args[0], 40), cmd.CommandPath())
 	}
 	return nil
+}
+
+// exactArgs requires exactly n positional arguments, named in the message.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s takes %s, got %d argument(s) (see '%s --help')", cmd.CommandPath(), names, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
 }
 
 func clip(s string, n int) string {

@@ -54,7 +54,7 @@ type ServerUpdate struct {
 // that changes nothing writes nothing and appends no event.
 func (db *DB) ConfigureServer(ctx context.Context, actor string, u ServerUpdate) (gatehouse.ServerAddress, bool, error) {
 	var next gatehouse.ServerAddress
-	ev, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+	ev, err := db.ChangeAsAdmin(ctx, actor, "server.configure", "server", func(tx *Tx) (*gatehouse.NewEvent, error) {
 		cur, ok, err := tx.serverAddress()
 		if err != nil {
 			return nil, err

@@ -30,3 +30,14 @@ type StoreInfo struct {
 	// found one already initialised.
 	Created bool `json:"created"`
 }
+
+// License is the admin-seat licence: with per-administrator licensing,
+// every enabled account holding a role uses a seat, except the support
+// account, which never counts.
+type License struct {
+	// PerAdmin is false when no seat limit is set.
+	PerAdmin bool `json:"per_admin"`
+	Seats    int  `json:"admin_seats"`
+	Used     int  `json:"used"`
+	Free     int  `json:"free"`
+}

@@ -1,0 +1,366 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/support"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/cobra"
+)
+
+// NewCmdSupport builds `gatehouse support`.
+func NewCmdSupport(f *Factory) *cobra.Command {
+	cmd := parentCommand(&cobra.Command{
+		Use:   "support",
+		Short: "Vendor support access: request, rotate, revoke, expire, and audit every technician logon",
+		Long: withExitStatus(`The built-in support account lets the vendor's engineers in with Master role
+and scope. 'support request' creates or enables it, sets a new random password,
+keeps only its argon2id hash, and hands the password to the vendor encrypted
+with age: no person ever sees it. Every technician logon is audited with the
+technician's ID. Credentials expire; cron rotates them and sweeps expired ones.
+See docs/support-access.md.`),
+	})
+	cmd.AddCommand(
+		newCmdSupportRequest(f),
+		newCmdSupportRotate(f),
+		newCmdSupportRevoke(f),
+		newCmdSupportStatus(f),
+		newCmdSupportSweep(f),
+		newCmdSupportEnsure(f),
+		newCmdSupportLogin(f),
+		newCmdSupportConfigure(f),
+		newCmdSupportRecipients(f),
+	)
+	return cmd
+}
+
+// supportService builds the service over the opened store.
+func (f *Factory) supportService(ctx context.Context) (*support.Service, error) {
+	db, err := f.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &support.Service{DB: db, Now: f.Now}, nil
+}
+
+// issueFlags are the delivery flags of request and rotate.
+type issueFlags struct {
+	out   string
+	armor bool
+}
+
+func (fl *issueFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&fl.out, "out", "", "write the envelope to FILE (atomically, mode 0600); - for stdout (default: stdout unless an endpoint is configured)")
+	cmd.Flags().BoolVar(&fl.armor, "armor", false, "ASCII-armor the envelope (PEM-like text)")
+}
+
+// check refuses to write a binary envelope to a terminal, as age does,
+// before anything is generated.
+func (fl *issueFlags) check(f *Factory) error {
+	toStdout := fl.out == "-" || fl.out == ""
+	if toStdout && !fl.armor && f.IO.IsStdoutTTY() {
+		return usageError("refusing to write a binary envelope to a terminal: use --out FILE or --armor")
+	}
+	return nil
+}
+
+// reportIssue prints the result: on stdout unless the envelope went there,
+// in which case a summary goes to stderr instead.
+func (f *Factory) reportIssue(res *support.IssueResult) error {
+	if !res.Issued {
+		f.IO.Info("nothing to do: %s", res.Skipped)
+		if !contains(res.DeliveredTo, "stdout") {
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			return p.Object(res)
+		}
+		return nil
+	}
+	f.IO.Info("issued a new credential for %s (request %s), valid until %s", res.Account, res.RequestID, res.ExpiresAt.Format(time.RFC3339))
+	if contains(res.DeliveredTo, "stdout") {
+		return nil
+	}
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	return p.Object(res)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func newCmdSupportRequest(f *Factory) *cobra.Command {
+	var fl issueFlags
+	var ttl, reason string
+	cmd := &cobra.Command{
+		Use:   "request [--out FILE|-] [--armor] [--ttl D] [--reason TEXT]",
+		Short: "Create or enable the support account and hand the vendor a new password",
+		Long: withExitStatus(`Create the support account if it is missing (Master role and scope), enable
+it, generate a new random password (192 bits), keep only its argon2id hash,
+and write an age-encrypted envelope for the vendor's recipients: account,
+password, login URL, tenant, request ID, issue and expiry times.
+
+Two-phase: the envelope is delivered first (to --out, stdout, and the
+configured endpoint); only then are the new hash and its audit event
+committed, together. If delivery fails, the previous credential stays valid,
+nothing changes, and the command fails. Every request invalidates the
+previous password. Not available in cloud mode.`),
+		Example: `  gatehouse support request --out envelope.age --reason "ticket 4711"
+  gatehouse support request --armor --ttl 24h > envelope.txt`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := optionalDuration("--ttl", ttl)
+			if err != nil {
+				return err
+			}
+			if err := fl.check(f); err != nil {
+				return err
+			}
+			if err := checkReason(reason); err != nil {
+				return err
+			}
+			svc, err := f.supportService(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := svc.Request(cmd.Context(), support.IssueOptions{
+				Actor: f.Actor(), Reason: reason, TTL: d, Out: fl.out, Stdout: f.IO.Out, Armor: fl.armor,
+			})
+			if err != nil {
+				return err
+			}
+			return f.reportIssue(res)
+		},
+	}
+	fl.register(cmd)
+	cmd.Flags().StringVar(&ttl, "ttl", "", "how long the credential is valid (default: support.ttl, 72h)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why support is requested (recorded in the audit trail)")
+	return cmd
+}
+
+func newCmdSupportRotate(f *Factory) *cobra.Command {
+	var fl issueFlags
+	var olderThan string
+	cmd := &cobra.Command{
+		Use:   "rotate [--if-older-than D] [--out FILE|-] [--armor]",
+		Short: "Replace the support password (for cron); harmless to re-run",
+		Long: withExitStatus(`Replace the support account's password with a new one, delivered like
+'support request'. With --if-older-than, only a credential at least that old
+is replaced; otherwise the command does nothing and exits 0, so cron can run
+it often. Rotation never creates or enables the account: with support access
+off, it does nothing. Two rotations at once are serialised. Audited as actor
+system.`),
+		Example: `  gatehouse -q support rotate --if-older-than 30d --out /var/lib/gatehouse/envelope.age`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := optionalDuration("--if-older-than", olderThan)
+			if err != nil {
+				return err
+			}
+			if err := fl.check(f); err != nil {
+				return err
+			}
+			svc, err := f.supportService(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := svc.Rotate(cmd.Context(), support.IssueOptions{
+				Actor: gatehouse.ActorSystem, IfOlderThan: d, Out: fl.out, Stdout: f.IO.Out, Armor: fl.armor,
+			})
+			if err != nil {
+				return err
+			}
+			return f.reportIssue(res)
+		},
+	}
+	fl.register(cmd)
+	cmd.Flags().StringVar(&olderThan, "if-older-than", "", "rotate only a credential at least this old (30d, 12h)")
+	return cmd
+}
+
+func newCmdSupportRevoke(f *Factory) *cobra.Command {
+	var reason string
+	return withFlags(&cobra.Command{
+		Use:   "revoke [--reason TEXT]",
+		Short: "Disable the support account and invalidate its credential",
+		Long:  withExitStatus(`Disable the support account and delete its credential: the vendor's password stops working at once. In cloud mode the system may re-enable it ('support ensure').`),
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkReason(reason); err != nil {
+				return err
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			done, err := db.RevokeSupport(cmd.Context(), f.Actor(), reason)
+			if err != nil {
+				return err
+			}
+			if done {
+				f.IO.Info("support access revoked")
+			} else {
+				f.IO.Info("support access was already off; nothing changed")
+			}
+			return nil
+		},
+	}, func(cmd *cobra.Command) {
+		cmd.Flags().StringVar(&reason, "reason", "", "why access is revoked (recorded in the audit trail)")
+	})
+}
+
+func newCmdSupportSweep(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "sweep",
+		Short: "End an expired support credential (for cron)",
+		Long: withExitStatus(`If the support credential has expired (its TTL, or reset-after-use after the
+first logon), delete it and, on-prem, disable the support account. In cloud
+mode the account stays enabled. Does nothing, successfully, otherwise.
+Audited as actor system.`),
+		Example: `  gatehouse -q support sweep`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			done, err := db.SweepSupport(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if done {
+				f.IO.Info("the expired support credential was ended")
+			} else {
+				f.IO.Info("no expired support credential; nothing changed")
+			}
+			return nil
+		},
+	}
+}
+
+func newCmdSupportEnsure(f *Factory) *cobra.Command {
+	var reason string
+	return withFlags(&cobra.Command{
+		Use:   "ensure [--reason TEXT]",
+		Short: "Re-create or re-enable the cloud support account (run by the system)",
+		Long:  withExitStatus(`In cloud mode the support account exists and is enabled by default. If it was disabled or deleted, ensure re-creates or re-enables it, audited as actor system with the reason. Refused on-prem.`),
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkReason(reason); err != nil {
+				return err
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			done, err := db.EnsureSupport(cmd.Context(), reason)
+			if err != nil {
+				return err
+			}
+			if done {
+				f.IO.Info("the support account was restored")
+			} else {
+				f.IO.Info("the support account exists and is enabled; nothing changed")
+			}
+			return nil
+		},
+	}, func(cmd *cobra.Command) {
+		cmd.Flags().StringVar(&reason, "reason", "cloud policy: the vendor's support account must exist", "why the account is restored (recorded)")
+	})
+}
+
+func newCmdSupportStatus(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show support access: enabled, credential age and expiry, last technician logon, recipients",
+		Long:  withExitStatus(`Show whether support access is on, how old the credential is and when it expires, the last technician logon and who made it, the vendor's recipients and the support settings.`),
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			st, err := db.SupportState(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return p.Object(supportStatus(&st, f.Now().UTC()))
+		},
+	}
+}
+
+func supportStatus(st *sqlite.SupportState, now time.Time) gatehouse.SupportStatus {
+	c := st.Credential
+	s := gatehouse.SupportStatus{
+		Mode: st.Mode, Account: c.AccountName, Exists: c.AccountExists, Enabled: c.Enabled,
+		HasCredential: c.HasCredential, Settings: st.Settings, Recipients: []string{},
+	}
+	if st.ServerOK {
+		s.LoginURL = st.Server.LoginURL()
+	}
+	for _, r := range st.Recipients {
+		s.Recipients = append(s.Recipients, r.Fingerprint)
+	}
+	if c.HasCredential {
+		exp := c.EffectiveExpiry()
+		s.RequestID, s.IssuedAt, s.ExpiresAt = c.RequestID, timePtr(c.IssuedAt), &exp
+		s.CredentialAge = gatehouse.FormatDuration(now.Sub(c.IssuedAt).Truncate(time.Second))
+		s.Expired = !now.Before(exp)
+		s.FirstLogonAt = timePtr(c.FirstLogonAt)
+	}
+	s.LastLogonAt, s.LastLogonBy = timePtr(st.LastLogon), st.LastLogonBy
+	return s
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// optionalDuration parses a duration flag that may be empty.
+func optionalDuration(flag, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := gatehouse.ParseDuration(s)
+	if err != nil {
+		return 0, usageError("%s: %s", flag, gatehouse.ErrorMessage(err))
+	}
+	return d, nil
+}
+
+// checkReason bounds a free-text reason: it goes into the audit trail.
+func checkReason(s string) error {
+	if len(s) > 500 {
+		return usageError("--reason is too long (%d bytes, at most 500)", len(s))
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return usageError("--reason must be one line of printable text")
+		}
+	}
+	return nil
+}
+
+// withFlags lets a command literal register its flags in place.
+func withFlags(cmd *cobra.Command, register func(*cobra.Command)) *cobra.Command {
+	register(cmd)
+	return cmd
+}

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"os"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/render"
+	"github.com/gatehouse-dev/gatehouse/internal/support"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/cobra"
+)
+
+func newCmdSupportRecipients(f *Factory) *cobra.Command {
+	cmd := parentCommand(&cobra.Command{
+		Use:   "recipients",
+		Short: "The vendor's age recipients every envelope is encrypted to",
+		Long:  withExitStatus(`The vendor's public keys: age X25519 recipients (age1…) and ssh-ed25519 or ssh-rsa keys. Every envelope is encrypted to all of them. Every change is audited with the key's fingerprint.`),
+	})
+	cmd.AddCommand(newCmdRecipientsAdd(f), newCmdRecipientsList(f), newCmdRecipientsRemove(f))
+	return cmd
+}
+
+func newCmdRecipientsAdd(f *Factory) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "add [RECIPIENT...] [-R FILE]",
+		Short: "Add recipients: age1… keys, ssh-ed25519/ssh-rsa public keys, or a recipients file",
+		Long: withExitStatus(`Add the vendor's recipients. Each RECIPIENT is an age X25519 recipient
+(age1…) or an OpenSSH ssh-ed25519 or ssh-rsa public key line (quote it).
+-R reads a recipients file in age's format: one per line, # comments; - reads
+stdin. All are checked before any is added; one bad key adds none. Keys
+already present are left as they are.`),
+		Example: `  gatehouse support recipients add age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
+  gatehouse support recipients add "$(cat vendor_ed25519.pub)"
+  gatehouse support recipients add -R vendor-recipients.txt`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && len(files) == 0 {
+				return usageError("give at least one RECIPIENT or -R FILE")
+			}
+			var rs []gatehouse.Recipient
+			for _, a := range args {
+				r, err := support.ParseRecipient(a)
+				if err != nil {
+					return err
+				}
+				rs = append(rs, r)
+			}
+			for i, name := range files {
+				if name == "-" && i > 0 {
+					return usageError("-R - (stdin) may be given only once")
+				}
+				in, closeFn, err := openInput(f, name)
+				if err != nil {
+					return err
+				}
+				more, err := support.ParseRecipientsFile(in, name)
+				closeFn()
+				if err != nil {
+					return err
+				}
+				rs = append(rs, more...)
+			}
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			added, err := db.AddRecipients(cmd.Context(), f.Actor(), rs)
+			if err != nil {
+				return err
+			}
+			f.IO.Info("added %d recipient(s), %d already present", len(added), len(rs)-len(added))
+			return printRecipients(p, added)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "recipients-file", "R", nil, "read recipients from FILE (age format; - for stdin)")
+	return cmd
+}
+
+// openInput opens a named input file, or stdin for "-".
+func openInput(f *Factory, name string) (*os.File, func(), error) {
+	if name == "-" {
+		if file, ok := f.IO.In.(*os.File); ok {
+			return file, func() {}, nil
+		}
+	}
+	file, err := os.Open(name)
+	if err != nil {
+		return nil, nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", name, unwrapPathErr(err))
+	}
+	return file, func() { file.Close() }, nil
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+var recipientColumns = []string{"FINGERPRINT", "KIND", "COMMENT", "ADDED", "BY"}
+
+func printRecipients(p *render.Printer, rs []gatehouse.Recipient) error {
+	l := p.List(recipientColumns)
+	for _, r := range rs {
+		if err := l.Add(r, r.Fingerprint, r.Kind, r.Comment, audit.FormatTime(r.AddedAt)[:19]+"Z", r.AddedBy); err != nil {
+			return err
+		}
+	}
+	return l.Close()
+}
+
+func newCmdRecipientsList(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the vendor's recipients with their fingerprints",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rs, err := db.Recipients(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return printRecipients(p, rs)
+		},
+	}
+}
+
+func newCmdRecipientsRemove(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "remove FINGERPRINT|RECIPIENT",
+		Short:   "Remove a recipient, named by fingerprint or key",
+		Long:    withExitStatus(`Remove a recipient. Envelopes already delivered stay readable by it; the next request is not encrypted to it.`),
+		Example: `  gatehouse support recipients remove SHA256:2hC1bT2A3o6y9m7eXq0mU5O4kTqJz2b0iYlU4nY8vUo`,
+		Args:    exactArgs(1, "FINGERPRINT|RECIPIENT"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ref := args[0]
+			if r, err := support.ParseRecipient(ref); err == nil {
+				ref = r.Fingerprint
+			}
+			r, err := db.RemoveRecipient(cmd.Context(), f.Actor(), ref)
+			if err != nil {
+				return err
+			}
+			f.IO.Info("removed recipient %s (%s)", r.Fingerprint, r.Kind)
+			return nil
+		},
+	}
+}

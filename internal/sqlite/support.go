@@ -1,0 +1,505 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/password"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// Support setting keys.
+const (
+	settingSupportAccount         = "support.account_name"
+	settingSupportTTL             = "support.ttl"
+	settingSupportResetAfterUse   = "support.reset_after_use"
+	settingSupportEndpoint        = "support.endpoint"
+	settingSupportEndpointTimeout = "support.endpoint_timeout"
+)
+
+func (tx *Tx) durationSetting(key string, def time.Duration) (time.Duration, error) {
+	v, ok, err := tx.Setting(key)
+	if err != nil || !ok {
+		return def, err
+	}
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	return gatehouse.ParseDuration(v)
+}
+
+func (tx *Tx) supportSettings() (gatehouse.SupportSettings, error) {
+	var s gatehouse.SupportSettings
+	name, ok, err := tx.Setting(settingSupportAccount)
+	if err != nil {
+		return s, err
+	}
+	if !ok {
+		name = gatehouse.DefaultSupportAccountName
+	}
+	s.AccountName = name
+	ttl, err := tx.durationSetting(settingSupportTTL, gatehouse.DefaultSupportTTL)
+	if err != nil {
+		return s, err
+	}
+	reset, err := tx.durationSetting(settingSupportResetAfterUse, 0)
+	if err != nil {
+		return s, err
+	}
+	timeout, err := tx.durationSetting(settingSupportEndpointTimeout, gatehouse.DefaultEndpointTimeout)
+	if err != nil {
+		return s, err
+	}
+	s.TTL, s.ResetAfterUse, s.EndpointTimeout = gatehouse.Duration(ttl), gatehouse.Duration(reset), gatehouse.Duration(timeout)
+	s.Endpoint, _, err = tx.Setting(settingSupportEndpoint)
+	return s, err
+}
+
+func (tx *Tx) modeAndTenant() (gatehouse.Mode, string, error) {
+	mode, _, err := tx.Setting(settingMode)
+	if err != nil {
+		return "", "", err
+	}
+	tenant, _, err := tx.Setting(settingTenantID)
+	return gatehouse.Mode(mode), tenant, err
+}
+
+// SupportState is everything support access decides on, read at once.
+type SupportState struct {
+	Mode        gatehouse.Mode
+	TenantID    string
+	Settings    gatehouse.SupportSettings
+	Server      gatehouse.ServerAddress
+	ServerOK    bool
+	Recipients  []gatehouse.Recipient
+	Credential  gatehouse.SupportCredential
+	AccountID   int64
+	LastLogon   time.Time
+	LastLogonBy string
+}
+
+// AccountName is the support account's full name in this store.
+func (s *SupportState) AccountName() string {
+	return gatehouse.SupportAccountName(s.Settings.AccountName, s.Mode, s.TenantID)
+}
+
+func (tx *Tx) supportState() (SupportState, error) {
+	var st SupportState
+	var err error
+	if st.Mode, st.TenantID, err = tx.modeAndTenant(); err != nil {
+		return st, err
+	}
+	if st.Settings, err = tx.supportSettings(); err != nil {
+		return st, err
+	}
+	if st.Server, st.ServerOK, err = tx.serverAddress(); err != nil {
+		return st, err
+	}
+	if st.Recipients, err = tx.recipients(); err != nil {
+		return st, err
+	}
+	c := &st.Credential
+	c.AccountName = st.AccountName()
+	var enabled int
+	var lastAt, lastBy, hash, reqID, issued, expires, first sql.NullString
+	var reset sql.NullInt64
+	err = tx.tx.QueryRowContext(tx.ctx, `SELECT u.id, u.name, u.enabled, u.last_signin_at, u.last_signin_by,
+			c.password_hash, c.request_id, c.issued_at, c.expires_at, c.reset_after_use, c.first_logon_at
+		FROM users u LEFT JOIN support_credentials c ON c.user_id = u.id
+		WHERE u.kind = 'support'`).Scan(&st.AccountID, &c.AccountName, &enabled, &lastAt, &lastBy,
+		&hash, &reqID, &issued, &expires, &reset, &first)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	c.AccountExists, c.Enabled = true, enabled == 1
+	st.LastLogon, st.LastLogonBy = parseNullTime(lastAt), lastBy.String
+	if hash.Valid {
+		c.HasCredential = true
+		c.PasswordHash, c.RequestID = hash.String, reqID.String
+		c.IssuedAt, c.ExpiresAt, c.FirstLogonAt = parseNullTime(issued), parseNullTime(expires), parseNullTime(first)
+		c.ResetAfterUse = time.Duration(reset.Int64) * time.Second
+	}
+	return st, nil
+}
+
+func parseNullTime(s sql.NullString) time.Time {
+	if !s.Valid {
+		return time.Time{}
+	}
+	t, _ := audit.ParseTime(s.String)
+	return t
+}
+
+// SupportState reads the support state in one snapshot.
+func (db *DB) SupportState(ctx context.Context) (st SupportState, err error) {
+	err = db.View(ctx, func(tx *Tx) error {
+		st, err = tx.supportState()
+		return err
+	})
+	return st, err
+}
+
+// ensureSupportAccount creates the support account (Master role and scope)
+// or enables it. It reports what it did.
+func (tx *Tx) ensureSupportAccount(st *SupportState, via, actor string) (id int64, created, enabled bool, err error) {
+	if st.Credential.AccountExists {
+		if !st.Credential.Enabled {
+			if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET enabled = 1 WHERE id = ?", st.AccountID); err != nil {
+				return 0, false, false, err
+			}
+			enabled = true
+		}
+		return st.AccountID, false, enabled, nil
+	}
+	name := st.AccountName()
+	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, enabled, created_at, created_via, created_by)
+		VALUES (?, 'support', 1, ?, ?, ?)`, name, audit.FormatTime(tx.now), via, actor)
+	if err != nil {
+		if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
+			return 0, false, false, gatehouse.Errorf(gatehouse.ECONFLICT,
+				"a user named %s already exists and is not the support account; set another name with 'gatehouse support configure --account-name'", name)
+		}
+		return 0, false, false, err
+	}
+	id, _ = res.LastInsertId()
+	for _, q := range []string{
+		"INSERT INTO user_roles (user_id, role_id) SELECT ?, id FROM roles WHERE name = 'Master' AND builtin = 1",
+		"INSERT INTO user_scopes (user_id, scope_id) SELECT ?, id FROM scopes WHERE name = 'Master' AND builtin = 1",
+	} {
+		if _, err := tx.tx.ExecContext(tx.ctx, q, id); err != nil {
+			return 0, false, false, err
+		}
+	}
+	st.AccountID, st.Credential.AccountExists, st.Credential.Enabled = id, true, true
+	return id, true, true, nil
+}
+
+// NewCredential is a support credential ready to commit, after its envelope
+// was delivered.
+type NewCredential struct {
+	Actor  string
+	Action string // support.request or support.rotate
+	Reason string
+	// PreviousRequestID is the live credential's request ID when this one
+	// was prepared ("" for none). If another credential was committed in
+	// between, the commit is refused rather than silently replacing it.
+	PreviousRequestID string
+	PasswordHash      string
+	RequestID         string
+	IssuedAt          time.Time
+	ExpiresAt         time.Time
+	ResetAfterUse     time.Duration
+	EnvelopeSHA256    string
+	Recipients        []string // fingerprints
+	DeliveredTo       []string
+}
+
+// CommitSupportRequest commits a requested credential: it creates or
+// enables the support account and replaces its credential, with the
+// support.request event, in one transaction. Only an MSP admin may.
+func (db *DB) CommitSupportRequest(ctx context.Context, c NewCredential) (*gatehouse.Event, error) {
+	return db.ChangeAsAdmin(ctx, c.Actor, c.Action, "support", func(tx *Tx) (*gatehouse.NewEvent, error) {
+		return tx.commitCredential(c, true)
+	})
+}
+
+// CommitSupportRotation commits a rotated credential. Rotation is
+// maintenance (cron) and needs no admin, but it never creates or enables
+// the account: it is refused if the account was disabled meanwhile.
+func (db *DB) CommitSupportRotation(ctx context.Context, c NewCredential) (*gatehouse.Event, error) {
+	return db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+		return tx.commitCredential(c, false)
+	})
+}
+
+func (tx *Tx) commitCredential(c NewCredential, grant bool) (*gatehouse.NewEvent, error) {
+	st, err := tx.supportState()
+	if err != nil {
+		return nil, err
+	}
+	if st.Credential.RequestID != c.PreviousRequestID {
+		return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the support credential changed while this one was being delivered; nothing was committed, run the command again")
+	}
+	details := map[string]any{
+		"request_id":      c.RequestID,
+		"account":         st.AccountName(),
+		"expires_at":      audit.FormatTime(c.ExpiresAt),
+		"recipients":      c.Recipients,
+		"envelope_sha256": c.EnvelopeSHA256,
+		"delivered_to":    c.DeliveredTo,
+	}
+	if c.Reason != "" {
+		details["reason"] = c.Reason
+	}
+	if c.PreviousRequestID != "" {
+		details["replaces_request_id"] = c.PreviousRequestID
+	}
+	if c.ResetAfterUse > 0 {
+		details["reset_after_use"] = gatehouse.FormatDuration(c.ResetAfterUse)
+	}
+	if grant {
+		_, created, enabled, err := tx.ensureSupportAccount(&st, c.Action, c.Actor)
+		if err != nil {
+			return nil, err
+		}
+		details["account_created"], details["account_enabled"] = created, enabled
+	} else if !st.Credential.AccountExists || !st.Credential.Enabled {
+		return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the support account was disabled while the new credential was being delivered; nothing was committed")
+	}
+	_, err = tx.tx.ExecContext(tx.ctx, `INSERT INTO support_credentials
+			(user_id, password_hash, request_id, issued_at, expires_at, reset_after_use, first_logon_at, envelope_sha256)
+		VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+		ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, request_id = excluded.request_id,
+			issued_at = excluded.issued_at, expires_at = excluded.expires_at, reset_after_use = excluded.reset_after_use,
+			first_logon_at = NULL, envelope_sha256 = excluded.envelope_sha256`,
+		st.AccountID, c.PasswordHash, c.RequestID, audit.FormatTime(c.IssuedAt), audit.FormatTime(c.ExpiresAt),
+		int64(c.ResetAfterUse/time.Second), c.EnvelopeSHA256)
+	if err != nil {
+		return nil, err
+	}
+	return &gatehouse.NewEvent{Actor: c.Actor, Action: c.Action, Target: st.AccountName(),
+		Outcome: gatehouse.OutcomeSuccess, Details: details}, nil
+}
+
+// RevokeSupport disables the support account and deletes its credential.
+// It reports false when there was nothing to revoke.
+func (db *DB) RevokeSupport(ctx context.Context, actor, reason string) (bool, error) {
+	ev, err := db.ChangeAsAdmin(ctx, actor, "support.revoke", "support", func(tx *Tx) (*gatehouse.NewEvent, error) {
+		st, err := tx.supportState()
+		if err != nil {
+			return nil, err
+		}
+		c := st.Credential
+		if !c.AccountExists || (!c.Enabled && !c.HasCredential) {
+			return nil, nil
+		}
+		if err := tx.disableSupport(st.AccountID, true); err != nil {
+			return nil, err
+		}
+		details := map[string]any{"request_id": c.RequestID, "had_credential": c.HasCredential}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		return &gatehouse.NewEvent{Actor: actor, Action: "support.revoke", Target: st.AccountName(),
+			Outcome: gatehouse.OutcomeSuccess, Details: details}, nil
+	})
+	return ev != nil, err
+}
+
+func (tx *Tx) disableSupport(id int64, disable bool) error {
+	if _, err := tx.tx.ExecContext(tx.ctx, "DELETE FROM support_credentials WHERE user_id = ?", id); err != nil {
+		return err
+	}
+	if disable {
+		_, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET enabled = 0 WHERE id = ?", id)
+		return err
+	}
+	return nil
+}
+
+// SweepSupport ends an expired credential: on-prem it disables the support
+// account too; in cloud mode the account stays enabled (it exists by
+// default) and only the dead credential is removed. It reports whether it
+// acted.
+func (db *DB) SweepSupport(ctx context.Context) (bool, error) {
+	ev, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+		st, err := tx.supportState()
+		if err != nil {
+			return nil, err
+		}
+		c := st.Credential
+		if !c.HasCredential || tx.now.Before(c.EffectiveExpiry()) {
+			return nil, nil
+		}
+		disable := st.Mode != gatehouse.ModeCloud
+		if err := tx.disableSupport(st.AccountID, disable); err != nil {
+			return nil, err
+		}
+		return &gatehouse.NewEvent{Actor: gatehouse.ActorSystem, Action: "support.sweep", Target: st.AccountName(),
+			Outcome: gatehouse.OutcomeSuccess, Details: map[string]any{
+				"reason": "credential_expired", "request_id": c.RequestID,
+				"expired_at": audit.FormatTime(c.EffectiveExpiry()), "account_disabled": disable,
+			}}, nil
+	})
+	return ev != nil, err
+}
+
+// EnsureSupport re-creates or re-enables the cloud support account, as
+// actor system, recording reason. It reports whether it acted.
+func (db *DB) EnsureSupport(ctx context.Context, reason string) (bool, error) {
+	ev, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+		st, err := tx.supportState()
+		if err != nil {
+			return nil, err
+		}
+		if st.Mode != gatehouse.ModeCloud {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "support ensure is for cloud mode; on-prem, support access is granted by 'gatehouse support request'")
+		}
+		_, created, enabled, err := tx.ensureSupportAccount(&st, "support.ensure", gatehouse.ActorSystem)
+		if err != nil || (!created && !enabled) {
+			return nil, err
+		}
+		return &gatehouse.NewEvent{Actor: gatehouse.ActorSystem, Action: "support.ensure", Target: st.AccountName(),
+			Outcome: gatehouse.OutcomeSuccess, Details: map[string]any{"reason": reason, "account_created": created, "account_enabled": enabled}}, nil
+	})
+	return ev != nil, err
+}
+
+// SupportLogon verifies a technician's logon with the support password and
+// records the decision, success or refusal, as one support.logon event.
+// The argon2id check runs outside any transaction, so a logon never holds
+// the write lock while hashing; the decision is then re-taken on the state
+// inside the transaction, so a credential revoked or replaced meanwhile is
+// refused.
+func (db *DB) SupportLogon(ctx context.Context, technician string, pw []byte) (gatehouse.SupportLogonResult, error) {
+	st, err := db.SupportState(ctx)
+	if err != nil {
+		return gatehouse.SupportLogonResult{}, err
+	}
+	verified := ""
+	if st.Credential.HasCredential {
+		ok, err := password.Verify(st.Credential.PasswordHash, pw)
+		if err != nil {
+			return gatehouse.SupportLogonResult{}, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "the stored support credential is damaged; issue a new one with 'gatehouse support request'")
+		}
+		if ok {
+			verified = st.Credential.RequestID
+		}
+	} else {
+		password.VerifyDummy(pw)
+	}
+	var res gatehouse.SupportLogonResult
+	_, err = db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+		st, err := tx.supportState()
+		if err != nil {
+			return nil, err
+		}
+		c := st.Credential
+		passwordOK := verified != "" && verified == c.RequestID
+		reason := gatehouse.DecideSupportLogon(&c, passwordOK, tx.now)
+		res = gatehouse.SupportLogonResult{Account: c.AccountName, Technician: technician,
+			Allowed: reason == gatehouse.LogonOK, Reason: reason, Time: tx.now}
+		details := map[string]any{"technician": technician, "reason": string(reason)}
+		if c.HasCredential {
+			details["request_id"] = c.RequestID
+		}
+		outcome := gatehouse.OutcomeDenied
+		if res.Allowed {
+			outcome = gatehouse.OutcomeSuccess
+			if c.FirstLogonAt.IsZero() {
+				c.FirstLogonAt = tx.now
+				if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE support_credentials SET first_logon_at = ? WHERE user_id = ?",
+					audit.FormatTime(tx.now), st.AccountID); err != nil {
+					return nil, err
+				}
+				details["first_logon"] = true
+			}
+			if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET last_signin_at = ?, last_signin_by = ? WHERE id = ?",
+				audit.FormatTime(tx.now), technician, st.AccountID); err != nil {
+				return nil, err
+			}
+			exp := c.EffectiveExpiry()
+			res.ExpiresAt = &exp
+			details["expires_at"] = audit.FormatTime(exp)
+		}
+		return &gatehouse.NewEvent{Actor: technician, Action: "support.logon", Target: c.AccountName,
+			Outcome: outcome, Details: details}, nil
+	})
+	return res, err
+}
+
+// ConfigureSupport validates and records support settings, as one audited
+// change. Renaming the account renames an existing support account in the
+// same transaction. It returns the settings in force and whether anything
+// changed.
+func (db *DB) ConfigureSupport(ctx context.Context, actor string, u gatehouse.SupportUpdate) (gatehouse.SupportSettings, bool, error) {
+	var out gatehouse.SupportSettings
+	ev, err := db.ChangeAsAdmin(ctx, actor, "support.configure", "support", func(tx *Tx) (*gatehouse.NewEvent, error) {
+		st, err := tx.supportState()
+		if err != nil {
+			return nil, err
+		}
+		cur := st.Settings
+		next := cur
+		changes := map[string]any{}
+		set := func(key, text string) error {
+			changes[key] = text
+			return tx.SetSetting(key, text)
+		}
+		if u.AccountName != nil && *u.AccountName != cur.AccountName {
+			if err := gatehouse.ValidateAccountName(*u.AccountName); err != nil {
+				return nil, err
+			}
+			next.AccountName = *u.AccountName
+			if err := set(settingSupportAccount, next.AccountName); err != nil {
+				return nil, err
+			}
+			if st.Credential.AccountExists {
+				name := gatehouse.SupportAccountName(next.AccountName, st.Mode, st.TenantID)
+				if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET name = ? WHERE id = ?", name, st.AccountID); err != nil {
+					if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
+						return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists", name)
+					}
+					return nil, err
+				}
+				changes["renamed_account"] = name
+			}
+		}
+		durations := []struct {
+			key string
+			in  *time.Duration
+			cur *gatehouse.Duration
+			min time.Duration
+		}{
+			{settingSupportTTL, u.TTL, &next.TTL, time.Minute},
+			{settingSupportResetAfterUse, u.ResetAfterUse, &next.ResetAfterUse, time.Minute},
+			{settingSupportEndpointTimeout, u.EndpointTimeout, &next.EndpointTimeout, time.Second},
+		}
+		for _, d := range durations {
+			if d.in == nil || gatehouse.Duration(*d.in) == *d.cur {
+				continue
+			}
+			// Zero turns reset-after-use off; the CLI never passes zero otherwise.
+			if *d.in != 0 && *d.in < d.min {
+				return nil, gatehouse.Errorf(gatehouse.EINVALID, "invalid %s %s: at least %s", d.key, gatehouse.FormatDuration(*d.in), gatehouse.FormatDuration(d.min))
+			}
+			*d.cur = gatehouse.Duration(*d.in)
+			text := ""
+			if *d.in > 0 {
+				text = gatehouse.FormatDuration(*d.in)
+			}
+			if err := set(d.key, text); err != nil {
+				return nil, err
+			}
+		}
+		if u.Endpoint != nil {
+			ep, err := gatehouse.ParseSupportEndpoint(*u.Endpoint)
+			if err != nil {
+				return nil, err
+			}
+			if ep != cur.Endpoint {
+				next.Endpoint = ep
+				if err := set(settingSupportEndpoint, ep); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = next
+		if len(changes) == 0 {
+			return nil, nil
+		}
+		return &gatehouse.NewEvent{Actor: actor, Action: "support.configure", Target: "support",
+			Outcome: gatehouse.OutcomeSuccess, Details: changes}, nil
+	})
+	if err == nil && ev == nil {
+		st, err := db.SupportState(ctx)
+		return st.Settings, false, err
+	}
+	return out, ev != nil, err
+}

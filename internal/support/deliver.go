@@ -1,0 +1,138 @@
+package support
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// stagedFile is an envelope written to a temporary file beside its
+// destination, not yet in place. Commit renames it over the destination
+// (atomic on one file system); Abort removes it.
+type stagedFile struct {
+	tmp, dst string
+}
+
+// stageFile writes data to a new 0600 temporary file in dst's directory and
+// syncs it, so that the later rename publishes a complete file or nothing.
+func stageFile(dst string, data []byte) (*stagedFile, error) {
+	dir := filepath.Dir(dst)
+	if st, err := os.Stat(dst); err == nil && st.IsDir() {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "cannot write the envelope to %s: it is a directory", dst)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", dst, unwrapPath(err))
+	}
+	s := &stagedFile{tmp: f.Name(), dst: dst}
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.abort()
+		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", dst, unwrapPath(err))
+	}
+	return s, nil
+}
+
+func (s *stagedFile) commit() error {
+	if err := os.Rename(s.tmp, s.dst); err != nil {
+		s.abort()
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", s.dst, unwrapPath(err))
+	}
+	// Sync the directory so the rename itself survives a crash.
+	if d, err := os.Open(filepath.Dir(s.dst)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func (s *stagedFile) abort() { os.Remove(s.tmp) }
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// postAttempts bounds how often delivery to the endpoint is tried.
+const postAttempts = 3
+
+// testOnlyRetryDelay is the pause between attempts; tests shorten it.
+var testOnlyRetryDelay = time.Second
+
+// post delivers the envelope to the vendor's endpoint: up to postAttempts
+// tries, each bounded by timeout, retrying on network errors, 5xx and 429,
+// and succeeding only on a 2xx answer. The body is the encrypted envelope;
+// nothing secret is in the request otherwise.
+func post(ctx context.Context, client *http.Client, endpoint string, data []byte, armored bool, timeout time.Duration) error {
+	var last error
+	for attempt := 1; attempt <= postAttempts; attempt++ {
+		if attempt > 1 {
+			select {
+			case <-ctx.Done():
+				return gatehouse.Wrap(gatehouse.EUNAVAILABLE, ctx.Err(), "delivery to %s interrupted", endpoint)
+			case <-time.After(testOnlyRetryDelay * time.Duration(attempt-1)):
+			}
+		}
+		retry, err := postOnce(ctx, client, endpoint, data, armored, timeout)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if !retry {
+			break
+		}
+	}
+	return gatehouse.Wrap(gatehouse.EUNAVAILABLE, last, "delivery to %s failed: %v", endpoint, last)
+}
+
+func postOnce(ctx context.Context, client *http.Client, endpoint string, data []byte, armored bool, timeout time.Duration) (retry bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(data))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if armored {
+		req.Header.Set("Content-Type", "text/plain; charset=us-ascii")
+	}
+	req.Header.Set("User-Agent", "gatehouse")
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Timeout() {
+			return true, fmt.Errorf("no answer within %s", timeout)
+		}
+		return true, fmt.Errorf("%v", errors.Unwrap(err))
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, nil
+	}
+	return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests,
+		fmt.Errorf("the endpoint answered %s", resp.Status)
+}
+
+func removeFile(path string) { os.Remove(path) }

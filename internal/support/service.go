@@ -1,0 +1,271 @@
+package support
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/gatehouse-dev/gatehouse/internal/password"
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/gofrs/flock"
+)
+
+// Service issues and rotates support credentials over a store.
+type Service struct {
+	DB  *sqlite.DB
+	Now func() time.Time
+	// HTTP posts envelopes to the endpoint; nil means a plain client.
+	HTTP *http.Client
+	// LockTimeout bounds the wait for another request or rotation.
+	LockTimeout time.Duration
+}
+
+// IssueOptions describe one request or rotation.
+type IssueOptions struct {
+	Actor  string
+	Reason string
+	// TTL overrides the configured credential lifetime when non-zero.
+	TTL time.Duration
+	// Out is a file to write the envelope to; "" or "-" writes it to Stdout.
+	Out    string
+	Stdout io.Writer
+	Armor  bool
+	// IfOlderThan (rotation): rotate only a credential at least this old.
+	IfOlderThan time.Duration
+}
+
+// IssueResult describes a credential that was issued, or why none was.
+type IssueResult struct {
+	Issued         bool       `json:"issued"`
+	Skipped        string     `json:"skipped,omitempty"`
+	Account        string     `json:"account"`
+	RequestID      string     `json:"request_id,omitempty"`
+	IssuedAt       *time.Time `json:"issued_at,omitempty"`
+	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
+	LoginURL       string     `json:"login_url,omitempty"`
+	Recipients     []string   `json:"recipients,omitempty"`
+	EnvelopeSHA256 string     `json:"envelope_sha256,omitempty"`
+	DeliveredTo    []string   `json:"delivered_to,omitempty"`
+}
+
+// testOnlyStep, when set by a test, is called at each step of issuing a
+// credential: "generated", "delivered", "committing", "committed". The
+// crash-injection tests make it exit the process abruptly there.
+var testOnlyStep func(step string)
+
+func step(name string) {
+	if testOnlyStep != nil {
+		testOnlyStep(name)
+	}
+}
+
+// Request issues a new credential for the support account, creating or
+// enabling the account: the operator's "request support". Refused in cloud
+// mode, where the account is managed for the vendor.
+func (s *Service) Request(ctx context.Context, o IssueOptions) (*IssueResult, error) {
+	return s.issue(ctx, o, "support.request")
+}
+
+// Rotate replaces the support credential if it is at least IfOlderThan old
+// (always, when IfOlderThan is 0). It never creates or enables the account:
+// with the account disabled or absent it does nothing, successfully.
+func (s *Service) Rotate(ctx context.Context, o IssueOptions) (*IssueResult, error) {
+	return s.issue(ctx, o, "support.rotate")
+}
+
+func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*IssueResult, error) {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	st, err := s.DB.SupportState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	res := &IssueResult{Account: st.AccountName()}
+	c := st.Credential
+	if action == "support.request" {
+		if st.Mode == gatehouse.ModeCloud {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "support request is not available in cloud mode: the support account %s exists by default and is managed for the vendor (see 'gatehouse support status')", res.Account)
+		}
+		if err := s.DB.Authorize(ctx, o.Actor, action, "support"); err != nil {
+			return nil, err
+		}
+	} else {
+		switch {
+		case !c.AccountExists || !c.Enabled:
+			res.Skipped = "the support account is not enabled; rotation never grants access"
+			return res, nil
+		case c.HasCredential && o.IfOlderThan > 0 && now.Sub(c.IssuedAt) < o.IfOlderThan:
+			res.Skipped = "the credential was issued less than " + gatehouse.FormatDuration(o.IfOlderThan) + " ago"
+			return res, nil
+		}
+	}
+	if len(st.Recipients) == 0 {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "no vendor recipients: add the vendor's public key with 'gatehouse support recipients add'")
+	}
+	if !st.ServerOK {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "the server's external address is not configured: run 'gatehouse server configure' so the envelope carries a login URL")
+	}
+	recipients, err := ageRecipients(st.Recipients)
+	if err != nil {
+		return nil, err
+	}
+	ttl := time.Duration(st.Settings.TTL)
+	if o.TTL > 0 {
+		ttl = o.TTL
+	}
+
+	env := &Envelope{
+		Version:   EnvelopeVersion,
+		Account:   res.Account,
+		LoginURL:  st.Server.LoginURL(),
+		TenantID:  st.TenantID,
+		RequestID: newRequestID(),
+		IssuedAt:  now,
+		ExpiresAt: now.Add(ttl),
+	}
+	hash, sealed, err := generateAndSeal(env, recipients, o.Armor)
+	if err != nil {
+		return nil, err
+	}
+	step("generated")
+
+	delivered, err := s.deliver(ctx, st.Settings, sealed, o)
+	if err != nil {
+		return nil, err
+	}
+	step("delivered")
+
+	fps := make([]string, len(st.Recipients))
+	for i, r := range st.Recipients {
+		fps[i] = r.Fingerprint
+	}
+	nc := sqlite.NewCredential{
+		Actor: o.Actor, Action: action, Reason: o.Reason, PreviousRequestID: c.RequestID,
+		PasswordHash: hash, RequestID: env.RequestID, IssuedAt: env.IssuedAt, ExpiresAt: env.ExpiresAt,
+		ResetAfterUse: time.Duration(st.Settings.ResetAfterUse), EnvelopeSHA256: sealed.SHA256,
+		Recipients: fps, DeliveredTo: delivered.where,
+	}
+	if action == "support.rotate" {
+		nc.Actor = gatehouse.ActorSystem
+		_, err = s.DB.CommitSupportRotation(ctx, nc)
+	} else {
+		_, err = s.DB.CommitSupportRequest(ctx, nc)
+	}
+	if err != nil {
+		delivered.undo()
+		return nil, err
+	}
+	step("committed")
+	res.Issued = true
+	res.RequestID, res.IssuedAt, res.ExpiresAt = env.RequestID, &env.IssuedAt, &env.ExpiresAt
+	res.LoginURL, res.Recipients, res.EnvelopeSHA256, res.DeliveredTo = env.LoginURL, fps, sealed.SHA256, delivered.where
+	return res, nil
+}
+
+// generateAndSeal makes the password, keeps only its hash, seals the
+// envelope and wipes the password: the plaintext exists for the length of
+// this function and nowhere but in memory.
+func generateAndSeal(env *Envelope, recipients []age.Recipient, armor bool) (string, Sealed, error) {
+	pw, err := password.Generate()
+	if err != nil {
+		return "", Sealed{}, gatehouse.Wrap(gatehouse.EINTERNAL, err, "cannot generate a password")
+	}
+	defer password.Wipe(pw)
+	hash, err := password.Hash(pw, password.OWASP)
+	if err != nil {
+		return "", Sealed{}, gatehouse.Wrap(gatehouse.EINTERNAL, err, "cannot hash the password")
+	}
+	env.Password = Secret(pw)
+	defer func() { env.Password = nil }()
+	sealed, err := Seal(env, recipients, armor)
+	if err != nil {
+		return "", Sealed{}, gatehouse.Wrap(gatehouse.EINTERNAL, err, "cannot seal the envelope")
+	}
+	return hash, sealed, nil
+}
+
+// delivery records where an envelope went, and how to take back what can
+// be taken back if the commit then fails.
+type delivery struct {
+	where []string
+	file  string
+}
+
+// undo removes an envelope file whose credential was not committed: it
+// holds a password that never worked. Stdout and the endpoint cannot be
+// recalled; what they got is equally inert.
+func (d delivery) undo() {
+	if d.file != "" {
+		removeFile(d.file)
+	}
+}
+
+// deliver hands the envelope over: the file is staged first, then the
+// endpoint (if configured) must accept it, then the file is put in place.
+// Any failure leaves no new file behind.
+func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, sealed Sealed, o IssueOptions) (delivery, error) {
+	var d delivery
+	var staged *stagedFile
+	if o.Out != "" && o.Out != "-" {
+		var err error
+		if staged, err = stageFile(o.Out, sealed.Data); err != nil {
+			return d, err
+		}
+	}
+	if set.Endpoint != "" {
+		client := s.HTTP
+		if client == nil {
+			client = &http.Client{}
+		}
+		if err := post(ctx, client, set.Endpoint, sealed.Data, o.Armor, time.Duration(set.EndpointTimeout)); err != nil {
+			if staged != nil {
+				staged.abort()
+			}
+			return d, err
+		}
+		d.where = append(d.where, "endpoint")
+	}
+	if staged != nil {
+		if err := staged.commit(); err != nil {
+			return d, err
+		}
+		d.where, d.file = append(d.where, "file:"+o.Out), o.Out
+	} else if o.Out == "-" || set.Endpoint == "" {
+		if _, err := o.Stdout.Write(sealed.Data); err != nil {
+			return d, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to stdout: %v", err)
+		}
+		d.where = append(d.where, "stdout")
+	}
+	return d, nil
+}
+
+// lock serialises requests and rotations across processes with an
+// advisory lock beside the store, held through delivery, which may take
+// seconds. SQLite's own write lock is taken only for the short commit.
+func (s *Service) lock(ctx context.Context) (func(), error) {
+	fl := flock.New(s.DB.Path()+".support.lock", flock.SetPermissions(0o600))
+	timeout := s.LockTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	ok, err := fl.TryLockContext(lctx, 50*time.Millisecond)
+	if err != nil || !ok {
+		return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "another support request or rotation held the lock for more than %s", gatehouse.FormatDuration(timeout))
+	}
+	return func() { fl.Unlock() }, nil
+}
+
+// newRequestID returns a random identifier for one issued credential.
+func newRequestID() string { return strings.ToLower(rand.Text()) }
