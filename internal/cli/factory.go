@@ -115,3 +115,14 @@ func osUser() string {
 	}
 	return "uid:" + strconv.Itoa(os.Getuid())
 }
+
+// Report prints the result of a change. With -q a change that succeeded
+// prints nothing at all, so cron mails nothing; queries print their data
+// with p.Object directly, quiet or not. Commands get p from Printer before
+// they change anything, so a bad -o fails first.
+func (f *Factory) Report(p *render.Printer, v any) error {
+	if f.IO.IsQuiet() {
+		return nil
+	}
+	return p.Object(v)
+}

@@ -77,5 +77,5 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	} else {
 		f.IO.Info("store %s is already initialised; nothing changed", info.Path)
 	}
-	return p.Object(info)
+	return f.Report(p, info)
 }

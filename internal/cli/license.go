@@ -42,7 +42,7 @@ assignment. Assigning a role beyond the seats is refused.`),
 			if !changed {
 				f.IO.Info("licence unchanged")
 			}
-			return p.Object(l)
+			return f.Report(p, l)
 		},
 	}
 	set.Flags().IntVar(&seats, "admin-seats", 0, "number of admin seats; 0 for no per-administrator limit")

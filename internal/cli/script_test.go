@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -30,12 +30,14 @@ func TestMain(m *testing.M) {
 // testMain is Main with two test-only hooks, read from the environment of
 // the script (the production binary reads neither):
 //
-//   - GATEHOUSE_TEST_NOW=RFC3339 fixes the clock, advancing one second per
-//     reading, so scripts can reason about time;
+//   - GATEHOUSE_TEST_NOW=RFC3339 stops the clock at that time, so scripts
+//     can reason about time (each command sets its own);
 //   - the system configuration file is $WORK/etc/gatehouse/config.yaml, so
 //     the machine's /etc never leaks into a test.
 func testMain() int {
 	config.SystemFile = os.Getenv("GATEHOUSE_TEST_SYSTEM_CONFIG")
+	// Retries against a failing endpoint pause briefly, not for seconds.
+	support.TestOnlyRetryDelay = 10 * time.Millisecond
 	now := time.Now
 	if s := os.Getenv("GATEHOUSE_TEST_NOW"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
@@ -43,13 +45,7 @@ func testMain() int {
 			fmt.Fprintln(os.Stderr, "bad GATEHOUSE_TEST_NOW:", err)
 			return 99
 		}
-		var mu sync.Mutex
-		now = func() time.Time {
-			mu.Lock()
-			defer mu.Unlock()
-			t = t.Add(time.Second)
-			return t
-		}
+		now = func() time.Time { return t }
 	}
 	return run(os.Args[1:], iostreams.System(), now)
 }
@@ -65,6 +61,11 @@ func TestScripts(t *testing.T) {
 			env.Setenv("OSUSER", osUser())
 			env.Setenv("GATEHOUSE_STORE", filepath.Join(env.WorkDir, "state", "gatehouse.db"))
 			env.Setenv("GATEHOUSE_TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "gatehouse", "config.yaml"))
+			tools, err := ageTools()
+			if err != nil {
+				return err
+			}
+			env.Setenv("PATH", tools+string(os.PathListSeparator)+env.Getenv("PATH"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -76,6 +77,10 @@ func TestScripts(t *testing.T) {
 			"corrupt":    cmdCorrupt,
 			"status":     cmdStatus,
 			"sleep":      cmdSleep,
+			"sshkeygen":  cmdSSHKeygen,
+			"envelope":   cmdEnvelope,
+			"noleak":     cmdNoLeak,
+			"httpserve":  cmdHTTPServe,
 		},
 	})
 }

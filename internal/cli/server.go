@@ -99,7 +99,7 @@ func serverConfigureRun(cmd *cobra.Command, opts *ServerConfigureOptions) error 
 	} else {
 		f.IO.Info("server address unchanged: %s", a.LoginURL())
 	}
-	return p.Object(newServerView(a, true))
+	return f.Report(p, newServerView(a, true))
 }
 
 func newCmdServerShow(f *Factory) *cobra.Command {

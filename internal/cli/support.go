@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -66,29 +67,19 @@ func (fl *issueFlags) check(f *Factory) error {
 	return nil
 }
 
-// reportIssue prints the result: on stdout unless the envelope went there,
-// in which case a summary goes to stderr instead.
-func (f *Factory) reportIssue(res *support.IssueResult) error {
-	if !res.Issued {
+// reportIssue prints the result of a request or rotation: on stdout, unless
+// the envelope itself went there, when only the one-line summary on stderr
+// is printed. With -q a success prints nothing.
+func (f *Factory) reportIssue(p *render.Printer, res *support.IssueResult) error {
+	if res.Issued {
+		f.IO.Info("issued a new credential for %s (request %s), valid until %s", res.Account, res.RequestID, res.ExpiresAt.Format(time.RFC3339))
+	} else {
 		f.IO.Info("nothing to do: %s", res.Skipped)
-		if !contains(res.DeliveredTo, "stdout") {
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			return p.Object(res)
-		}
-		return nil
 	}
-	f.IO.Info("issued a new credential for %s (request %s), valid until %s", res.Account, res.RequestID, res.ExpiresAt.Format(time.RFC3339))
 	if contains(res.DeliveredTo, "stdout") {
 		return nil
 	}
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
-	return p.Object(res)
+	return f.Report(p, res)
 }
 
 func contains(list []string, s string) bool {
@@ -130,6 +121,10 @@ previous password. Not available in cloud mode.`),
 			if err := checkReason(reason); err != nil {
 				return err
 			}
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
 			svc, err := f.supportService(cmd.Context())
 			if err != nil {
 				return err
@@ -140,7 +135,7 @@ previous password. Not available in cloud mode.`),
 			if err != nil {
 				return err
 			}
-			return f.reportIssue(res)
+			return f.reportIssue(p, res)
 		},
 	}
 	fl.register(cmd)
@@ -171,6 +166,10 @@ system.`),
 			if err := fl.check(f); err != nil {
 				return err
 			}
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
 			svc, err := f.supportService(cmd.Context())
 			if err != nil {
 				return err
@@ -181,7 +180,7 @@ system.`),
 			if err != nil {
 				return err
 			}
-			return f.reportIssue(res)
+			return f.reportIssue(p, res)
 		},
 	}
 	fl.register(cmd)

@@ -88,7 +88,7 @@ func newCmdSupportConfigure(f *Factory) *cobra.Command {
 			} else {
 				f.IO.Info("support settings unchanged")
 			}
-			return p.Object(s)
+			return f.Report(p, s)
 		},
 	}
 	fl := cmd.Flags()

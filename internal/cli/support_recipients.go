@@ -73,6 +73,9 @@ already present are left as they are.`),
 				return err
 			}
 			f.IO.Info("added %d recipient(s), %d already present", len(added), len(rs)-len(added))
+			if f.IO.IsQuiet() {
+				return nil
+			}
 			return printRecipients(p, added)
 		},
 	}

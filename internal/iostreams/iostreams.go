@@ -66,8 +66,12 @@ func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 // SetNoColor turns colour off (--no-color).
 func (s *IOStreams) SetNoColor() { s.noColor = true }
 
-// SetQuiet silences Info messages (-q); errors are still printed.
+// SetQuiet silences Info messages and change reports (-q); errors and the
+// data of queries are still printed.
 func (s *IOStreams) SetQuiet() { s.quiet = true }
+
+// IsQuiet reports whether -q is in force.
+func (s *IOStreams) IsQuiet() bool { return s.quiet }
 
 // ColorEnabled reports whether output may carry ANSI colour.
 func (s *IOStreams) ColorEnabled() bool { return s.stdoutTTY && !s.noColor }

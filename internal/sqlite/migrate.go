@@ -145,17 +145,30 @@ func (db *DB) migrate(ctx context.Context, init *InitParams) error {
 				return nil, err
 			}
 		}
+		details := map[string]any{
+			"mode":           string(init.Mode),
+			"tenant_id":      init.TenantID,
+			"schema_version": SchemaVersion(),
+		}
+		if init.Mode == gatehouse.ModeCloud {
+			// In cloud mode the support account exists and is enabled by
+			// default, from the first moment of the store.
+			st, err := tx.supportState()
+			if err != nil {
+				return nil, err
+			}
+			if _, _, _, err := tx.ensureSupportAccount(&st, "store.init", gatehouse.ActorSystem); err != nil {
+				return nil, err
+			}
+			details["support_account"] = st.AccountName()
+		}
 		db.created = true
 		return &gatehouse.NewEvent{
 			Actor:   init.Actor,
 			Action:  "store.init",
 			Target:  "store",
 			Outcome: gatehouse.OutcomeSuccess,
-			Details: map[string]any{
-				"mode":           string(init.Mode),
-				"tenant_id":      init.TenantID,
-				"schema_version": SchemaVersion(),
-			},
+			Details: details,
 		}, nil
 	})
 	return err

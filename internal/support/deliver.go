@@ -77,8 +77,8 @@ func unwrapPath(err error) error {
 // postAttempts bounds how often delivery to the endpoint is tried.
 const postAttempts = 3
 
-// testOnlyRetryDelay is the pause between attempts; tests shorten it.
-var testOnlyRetryDelay = time.Second
+// TestOnlyRetryDelay is the pause between attempts; tests shorten it.
+var TestOnlyRetryDelay = time.Second
 
 // post delivers the envelope to the vendor's endpoint: up to postAttempts
 // tries, each bounded by timeout, retrying on network errors, 5xx and 429,
@@ -91,7 +91,7 @@ func post(ctx context.Context, client *http.Client, endpoint string, data []byte
 			select {
 			case <-ctx.Done():
 				return gatehouse.Wrap(gatehouse.EUNAVAILABLE, ctx.Err(), "delivery to %s interrupted", endpoint)
-			case <-time.After(testOnlyRetryDelay * time.Duration(attempt-1)):
+			case <-time.After(TestOnlyRetryDelay * time.Duration(attempt-1)):
 			}
 		}
 		retry, err := postOnce(ctx, client, endpoint, data, armored, timeout)

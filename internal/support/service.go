@@ -53,14 +53,14 @@ type IssueResult struct {
 	DeliveredTo    []string   `json:"delivered_to,omitempty"`
 }
 
-// testOnlyStep, when set by a test, is called at each step of issuing a
+// TestOnlyStep, when set by a test, is called at each step of issuing a
 // credential: "generated", "delivered", "committing", "committed". The
 // crash-injection tests make it exit the process abruptly there.
-var testOnlyStep func(step string)
+var TestOnlyStep func(step string)
 
 func step(name string) {
-	if testOnlyStep != nil {
-		testOnlyStep(name)
+	if TestOnlyStep != nil {
+		TestOnlyStep(name)
 	}
 }
 
