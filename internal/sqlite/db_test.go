@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -258,5 +259,30 @@ func TestConflict(t *testing.T) {
 	})
 	if got := gatehouse.ErrorCode(err); got != gatehouse.ECONFLICT {
 		t.Fatalf("code = %q (%v), want conflict", got, err)
+	}
+}
+
+// TestMigrateForward: a store written by an older gatehouse is upgraded on
+// open, in one transaction with a store.migrate event, and stays verifiable.
+func TestMigrateForward(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := sqlite.CreateAtVersionForTest(path, 1); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var last gatehouse.Event
+	db.ListEvents(ctx, gatehouse.EventFilter{Limit: 1}, func(ev *gatehouse.Event) error { last = *ev; return nil })
+	if last.Action != "store.migrate" || last.Actor != gatehouse.ActorSystem || !strings.Contains(string(last.Details), `"from_version":1`) {
+		t.Fatalf("last event = %+v, want store.migrate from 1 by system", last)
+	}
+	if res, _ := db.VerifyChain(ctx, nil, nil); !res.OK() || res.Valid != 2 {
+		t.Fatalf("verify = %+v", res)
+	}
+	if _, err := db.SupportState(ctx); err != nil {
+		t.Fatalf("the migrated schema lacks support tables: %v", err)
 	}
 }

@@ -1,7 +1,29 @@
 package sqlite
 
+import "context"
+
 // InsertSettingForTest inserts without upsert, to provoke a unique violation.
 func (tx *Tx) InsertSettingForTest(key, value string) error {
 	_, err := tx.tx.ExecContext(tx.ctx, "INSERT INTO settings (key, value) VALUES (?, ?)", key, value)
 	return err
+}
+
+// ExecForTest runs a statement inside a change (tests that need rows the
+// commands of a later issue will create).
+func (tx *Tx) ExecForTest(q string, args ...any) error {
+	_, err := tx.tx.ExecContext(tx.ctx, q, args...)
+	return err
+}
+
+// CreateAtVersionForTest creates a store as a gatehouse with only the first
+// v migrations would have, to test upgrades.
+func CreateAtVersionForTest(path string, v int) error {
+	all := migrations
+	migrations = all[:v]
+	defer func() { migrations = all }()
+	db, _, err := Create(context.Background(), path, Options{}, InitParams{Actor: "old"})
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }

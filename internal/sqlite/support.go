@@ -358,6 +358,9 @@ func (db *DB) EnsureSupport(ctx context.Context, reason string) (bool, error) {
 // inside the transaction, so a credential revoked or replaced meanwhile is
 // refused.
 func (db *DB) SupportLogon(ctx context.Context, technician string, pw []byte) (gatehouse.SupportLogonResult, error) {
+	if err := gatehouse.ValidateTechnician(technician); err != nil {
+		return gatehouse.SupportLogonResult{}, err
+	}
 	st, err := db.SupportState(ctx)
 	if err != nil {
 		return gatehouse.SupportLogonResult{}, err

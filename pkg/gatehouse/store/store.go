@@ -1,0 +1,61 @@
+// Package store opens a gatehouse store for a server that embeds
+// gatehouse, and makes the same decisions the gatehouse CLI makes, through
+// the same code, on the same file: a support logon here is verified,
+// refused and audited exactly as `gatehouse support login` does it.
+//
+//	st, err := store.Open(ctx, "/var/lib/gatehouse/gatehouse.db", store.Options{})
+//	if err != nil { ... }
+//	defer st.Close()
+//	res, err := st.SupportLogon(ctx, technicianID, password)
+//	if err != nil { ... }           // the store could not decide (gatehouse.ErrorCode says why)
+//	if !res.Allowed { ... }         // refused: res.Reason; the refusal is audited
+//
+// A Store is safe for concurrent use. Writes from this process and from
+// gatehouse commands run by cron or an operator are serialised by SQLite;
+// none of them sees "database is locked".
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OSUser is recorded in every audit event this process writes; "" means
+	// the name of the user running the server is not recorded.
+	OSUser string
+}
+
+// Store is an open gatehouse store.
+type Store struct {
+	db *sqlite.DB
+}
+
+// Open opens an initialised store. It never creates one: that is
+// `gatehouse init`. Errors are *gatehouse.Error with code EUNAVAILABLE for
+// a missing, foreign, corrupt or newer store.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Now: opts.Now, OSUser: opts.OSUser})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.db.Close() }
+
+// SupportLogon verifies a vendor technician's logon to the support account
+// with password, and records the decision — success or refusal, with the
+// technician's ID — as one audit event. A refusal is not an error: it is
+// a result with Allowed false and a reason code. The caller should wipe
+// password afterwards; it is never stored, logged or returned.
+func (s *Store) SupportLogon(ctx context.Context, technician string, password []byte) (gatehouse.SupportLogonResult, error) {
+	return s.db.SupportLogon(ctx, technician, password)
+}
