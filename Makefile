@@ -40,9 +40,14 @@ docs:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# The real age tools (pinned in go.mod), for the demo's vendor side.
+bin/age bin/age-keygen:
+	$(GO) build -o bin/age filippo.io/age/cmd/age
+	$(GO) build -o bin/age-keygen filippo.io/age/cmd/age-keygen
+
 # A tour on a throwaway store: builds the binary and runs docs/demo.sh.
-demo: build
-	GATEHOUSE=$(CURDIR)/$(BIN) sh docs/demo.sh
+demo: build bin/age bin/age-keygen
+	GATEHOUSE=$(CURDIR)/$(BIN) AGE=$(CURDIR)/bin/age AGE_KEYGEN=$(CURDIR)/bin/age-keygen sh docs/demo.sh
 
 clean:
 	rm -rf bin

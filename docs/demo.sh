@@ -3,6 +3,8 @@
 # Everything happens in a temporary directory that is removed at the end.
 set -eu
 GATEHOUSE=${GATEHOUSE:-gatehouse}
+AGE=${AGE:-age}
+AGE_KEYGEN=${AGE_KEYGEN:-age-keygen}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export GATEHOUSE_STORE="$dir/state/gatehouse.db"
@@ -19,22 +21,41 @@ echo "gatehouse tour: a throwaway store at $GATEHOUSE_STORE"
 say "1. Create the store. Its first audit event records who did it."
 step init
 
-say "2. Tell gatehouse how the vendor reaches this server; support envelopes carry this URL."
+say "2. Tell gatehouse how the vendor reaches this server; envelopes carry this login URL."
 step server configure --external-address support.example.com --port 8443
-step server show
 
-say "3. Every change is one audit event, written in the same transaction as the change."
+say "3. The vendor's public key (a throwaway one here, made with age-keygen)."
+"$AGE_KEYGEN" -o "$dir/vendor.key" 2>/dev/null
+step support recipients add "$("$AGE_KEYGEN" -y "$dir/vendor.key")"
+
+say "4. One command gives the vendor access: a new random password, only its argon2id
+   hash kept, the password sealed with age to the vendor's key. Nobody sees it."
 cp "$GATEHOUSE_STORE" "$dir/yesterday.db"     # keep a copy, as an old backup would be
-step --actor alice server configure --port 443
-step audit list
-step audit list -o json --limit 1
+step support request --out "$dir/envelope.age" --reason "ticket 4711"
 
-say "4. The trail is a hash chain. Record its head somewhere the store's writers cannot reach."
+say "5. The vendor's side: the standard age tool opens the envelope (password hidden here)."
+"$AGE" -d -i "$dir/vendor.key" "$dir/envelope.age" | sed 's/"password":"[^"]*"/"password":"(hidden)"/'
+echo
+
+say "6. A technician logs on with it (piped from the envelope, never shown)."
+"$AGE" -d -i "$dir/vendor.key" "$dir/envelope.age" | sed -n 's/.*"password":"\([^"]*\)".*/\1/p' \
+  | step support login --technician tech-042
+say "   A wrong password is refused (exit 1), and that is recorded too."
+echo "guess" | step support login --technician tech-666 || echo "(exit status $?: logon refused)"
+step support status
+
+say "7. Every change and every logon is one event in a hash chain."
+step audit list
+say "   Record the head somewhere the store's writers cannot reach:"
 "$GATEHOUSE" audit head | tee "$dir/head"
 step audit verify --head "$(cat "$dir/head")"
 
-say "5. Someone puts back yesterday's copy of the store to hide alice's change. That copy's
-   chain is internally sound, but the recorded head proves events were removed:"
+say "8. Someone puts back yesterday's copy of the store to hide the support request. That
+   copy's chain is internally sound, but the recorded head proves events were removed:"
 step --store "$dir/yesterday.db" audit verify --head "$(cat "$dir/head")" || echo "(exit status $?: check failed)"
 
-say "Tour complete. Next: gatehouse --help, docs/architecture.md"
+say "9. Cron keeps access short-lived: rotation is harmless to re-run; revoke ends it at once."
+step -q support rotate --if-older-than 30d
+step support revoke --reason "ticket closed"
+
+say "Tour complete. Next: gatehouse --help, docs/support-access.md, docs/architecture.md"
