@@ -96,19 +96,10 @@ func ParseHead(s string) (gatehouse.ChainHead, error) {
 	seq, hash, ok := strings.Cut(s, ":")
 	n, err := strconv.ParseInt(seq, 10, 64)
 	if !ok || err != nil || n < 1 {
-		return h, gatehouse.Errorf(gatehouse.EINVALID, "invalid head %q: want SEQ:HASH as printed by 'gatehouse audit head'", truncate(s, 80))
+		return h, gatehouse.Errorf(gatehouse.EINVALID, "invalid head %q: want SEQ:HASH as printed by 'gatehouse audit head'", gatehouse.Clip(s, 80))
 	}
 	if b, err := hex.DecodeString(hash); err != nil || len(b) != sha256.Size {
 		return h, gatehouse.Errorf(gatehouse.EINVALID, "invalid head: the hash must be %d hex digits", 2*sha256.Size)
 	}
 	return gatehouse.ChainHead{Seq: n, Hash: strings.ToLower(hash)}, nil
-}
-
-// truncate shortens s for an error message so that a huge argument does not
-// become a huge line.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

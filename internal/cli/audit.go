@@ -95,11 +95,7 @@ var (
 
 func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 	f := opts.F
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
-	db, err := f.Store(ctx)
+	p, db, err := f.PrinterAndStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -185,11 +181,7 @@ pass it as --head: verify then also fails if that event is gone or changed.`),
 
 func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 	f := opts.F
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
-	db, err := f.Store(ctx)
+	p, db, err := f.PrinterAndStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -241,11 +233,7 @@ detects events removed from the end of the trail.`),
 			if runF != nil {
 				return runF(opts)
 			}
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -116,6 +116,20 @@ func osUser() string {
 	return "uid:" + strconv.Itoa(os.Getuid())
 }
 
+// PrinterAndStore returns the renderer and the opened store, in that order:
+// a bad output format fails before the store is touched.
+func (f *Factory) PrinterAndStore(ctx context.Context) (*render.Printer, *sqlite.DB, error) {
+	p, err := f.Printer()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := f.Store(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, db, nil
+}
+
 // Report prints the result of a change. With -q a change that succeeded
 // prints nothing at all, so cron mails nothing; queries print their data
 // with p.Object directly, quiet or not. Commands get p from Printer before

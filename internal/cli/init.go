@@ -39,7 +39,7 @@ says so. It refuses to change the mode or tenant of an existing store.`),
 			if cmd.Flags().Changed("mode") {
 				opts.Mode = gatehouse.Mode(mode)
 				if !opts.Mode.Valid() {
-					return usageError("invalid --mode %q: use onprem or cloud", clip(mode, 40))
+					return usageError("invalid --mode %q: use onprem or cloud", gatehouse.Clip(mode, 40))
 				}
 			}
 			switch {

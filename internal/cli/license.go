@@ -27,11 +27,7 @@ assignment. Assigning a role beyond the seats is refused.`),
 			if seats < 0 {
 				return usageError("invalid --admin-seats %d: use 0 or more", seats)
 			}
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -51,11 +47,7 @@ assignment. Assigning a role beyond the seats is refused.`),
 		Short: "Show admin seats: licensed, used, free",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
 
@@ -97,7 +98,7 @@ func parentCommand(cmd *cobra.Command) *cobra.Command {
 // noArgs rejects positional arguments with a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageError("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), clip(args[0], 40), cmd.CommandPath())
+		return usageError("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), gatehouse.Clip(args[0], 40), cmd.CommandPath())
 	}
 	return nil
 }
@@ -110,11 +111,4 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

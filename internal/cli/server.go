@@ -82,11 +82,7 @@ audited; setting the values already in force changes nothing.`),
 
 func serverConfigureRun(cmd *cobra.Command, opts *ServerConfigureOptions) error {
 	f := opts.F
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
-	db, err := f.Store(cmd.Context())
+	p, db, err := f.PrinterAndStore(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -109,11 +105,7 @@ func newCmdServerShow(f *Factory) *cobra.Command {
 		Long:  withExitStatus(`Show the server's configured external address, port and the login URL built from them.`),
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/render"
@@ -76,19 +77,28 @@ func (f *Factory) reportIssue(p *render.Printer, res *support.IssueResult) error
 	} else {
 		f.IO.Info("nothing to do: %s", res.Skipped)
 	}
-	if contains(res.DeliveredTo, "stdout") {
+	if slices.Contains(res.DeliveredTo, "stdout") {
 		return nil
 	}
 	return f.Report(p, res)
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
+// applyChange runs a change that may find nothing to do, and says which.
+func (f *Factory) applyChange(ctx context.Context, change func(*sqlite.DB) (bool, error), did, nothing string) error {
+	db, err := f.Store(ctx)
+	if err != nil {
+		return err
 	}
-	return false
+	done, err := change(db)
+	if err != nil {
+		return err
+	}
+	if done {
+		f.IO.Info("%s", did)
+	} else {
+		f.IO.Info("%s", nothing)
+	}
+	return nil
 }
 
 func newCmdSupportRequest(f *Factory) *cobra.Command {
@@ -199,20 +209,8 @@ func newCmdSupportRevoke(f *Factory) *cobra.Command {
 			if err := checkReason(reason); err != nil {
 				return err
 			}
-			db, err := f.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			done, err := db.RevokeSupport(cmd.Context(), f.Actor(), reason)
-			if err != nil {
-				return err
-			}
-			if done {
-				f.IO.Info("support access revoked")
-			} else {
-				f.IO.Info("support access was already off; nothing changed")
-			}
-			return nil
+			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.RevokeSupport(cmd.Context(), f.Actor(), reason) },
+				"support access revoked", "support access was already off; nothing changed")
 		},
 	}, func(cmd *cobra.Command) {
 		cmd.Flags().StringVar(&reason, "reason", "", "why access is revoked (recorded in the audit trail)")
@@ -230,20 +228,8 @@ Audited as actor system.`),
 		Example: `  gatehouse -q support sweep`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := f.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			done, err := db.SweepSupport(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if done {
-				f.IO.Info("the expired support credential was ended")
-			} else {
-				f.IO.Info("no expired support credential; nothing changed")
-			}
-			return nil
+			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SweepSupport(cmd.Context()) },
+				"the expired support credential was ended", "no expired support credential; nothing changed")
 		},
 	}
 }
@@ -259,20 +245,8 @@ func newCmdSupportEnsure(f *Factory) *cobra.Command {
 			if err := checkReason(reason); err != nil {
 				return err
 			}
-			db, err := f.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			done, err := db.EnsureSupport(cmd.Context(), reason)
-			if err != nil {
-				return err
-			}
-			if done {
-				f.IO.Info("the support account was restored")
-			} else {
-				f.IO.Info("the support account exists and is enabled; nothing changed")
-			}
-			return nil
+			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.EnsureSupport(cmd.Context(), reason) },
+				"the support account was restored", "the support account exists and is enabled; nothing changed")
 		},
 	}, func(cmd *cobra.Command) {
 		cmd.Flags().StringVar(&reason, "reason", "cloud policy: the vendor's support account must exist", "why the account is restored (recorded)")
@@ -286,11 +260,7 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 		Long:  withExitStatus(`Show whether support access is on, how old the credential is and when it expires, the last technician logon and who made it, the vendor's recipients and the support settings.`),
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}

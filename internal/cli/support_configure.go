@@ -71,11 +71,7 @@ func newCmdSupportConfigure(f *Factory) *cobra.Command {
 				}
 				u.Endpoint = &ep
 			}
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -36,11 +36,7 @@ credential_expired, wrong_password.`),
 				return err
 			}
 			defer password.Wipe(pw)
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}

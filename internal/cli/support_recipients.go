@@ -60,11 +60,7 @@ already present are left as they are.`),
 				}
 				rs = append(rs, more...)
 			}
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -122,11 +118,7 @@ func newCmdRecipientsList(f *Factory) *cobra.Command {
 		Short: "List the vendor's recipients with their fingerprints",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}

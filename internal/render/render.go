@@ -51,14 +51,7 @@ func ParseFormat(s string) (Format, error) {
 		}
 		names[i] = string(f)
 	}
-	return "", gatehouse.Errorf(gatehouse.EINVALID, "invalid output format %q: use %s", clip(s, 20), strings.Join(names, ", "))
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return "", gatehouse.Errorf(gatehouse.EINVALID, "invalid output format %q: use %s", gatehouse.Clip(s, 20), strings.Join(names, ", "))
 }
 
 // Printer writes values in one format.

@@ -11,7 +11,7 @@ import (
 // Negative, zero-length and overflowing durations are EINVALID.
 func ParseDuration(s string) (time.Duration, error) {
 	bad := func(why string) error {
-		return Errorf(EINVALID, "invalid duration %q: %s (use e.g. 30m, 24h, 7d, 2w)", clip(s, 40), why)
+		return Errorf(EINVALID, "invalid duration %q: %s (use e.g. 30m, 24h, 7d, 2w)", Clip(s, 40), why)
 	}
 	if s == "" {
 		return 0, bad("empty")
@@ -50,7 +50,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		case "":
 			return 0, bad("missing unit")
 		default:
-			return 0, bad("unknown unit " + strconv.Quote(clip(rest[:j], 10)))
+			return 0, bad("unknown unit " + strconv.Quote(Clip(rest[:j], 10)))
 		}
 		rest = rest[j:]
 		if n > int64((1<<63-1)/unit) || total > (1<<63-1)-time.Duration(n)*unit {
@@ -97,16 +97,7 @@ func ParseTimeBound(s string, now time.Time) (time.Time, error) {
 	}
 	d, err := ParseDuration(s)
 	if err != nil {
-		return time.Time{}, Errorf(EINVALID, "invalid time %q: use a duration before now (24h, 7d), an RFC 3339 time or a date (2026-11-01)", clip(s, 40))
+		return time.Time{}, Errorf(EINVALID, "invalid time %q: use a duration before now (24h, 7d), an RFC 3339 time or a date (2026-11-01)", Clip(s, 40))
 	}
 	return now.Add(-d).UTC(), nil
-}
-
-// clip shortens s for an error message, so a megabyte of input does not
-// become a megabyte of stderr.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

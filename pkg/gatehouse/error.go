@@ -89,3 +89,12 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error: " + err.Error()
 }
+
+// Clip shortens s to n bytes for an error message, so that a megabyte of
+// input does not become a megabyte of stderr.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

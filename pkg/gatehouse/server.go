@@ -22,7 +22,7 @@ type ServerAddress struct {
 // lower-cased), an IPv4 address or an IPv6 address with or without brackets.
 func ParseServerAddress(scheme, host string, port int) (ServerAddress, error) {
 	if scheme != "https" && scheme != "http" {
-		return ServerAddress{}, Errorf(EINVALID, "invalid scheme %q: use https or http", clip(scheme, 20))
+		return ServerAddress{}, Errorf(EINVALID, "invalid scheme %q: use https or http", Clip(scheme, 20))
 	}
 	if port < 1 || port > 65535 {
 		return ServerAddress{}, Errorf(EINVALID, "invalid port %d: use 1 to 65535", port)
@@ -38,27 +38,27 @@ func normaliseHost(host string) (string, error) {
 	bare := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	if addr, err := netip.ParseAddr(bare); err == nil {
 		if addr.Zone() != "" {
-			return "", Errorf(EINVALID, "invalid external address %q: a zoned IPv6 address is not reachable from outside", clip(host, 60))
+			return "", Errorf(EINVALID, "invalid external address %q: a zoned IPv6 address is not reachable from outside", Clip(host, 60))
 		}
 		if addr.IsUnspecified() {
-			return "", Errorf(EINVALID, "invalid external address %q: the unspecified address is not reachable", clip(host, 60))
+			return "", Errorf(EINVALID, "invalid external address %q: the unspecified address is not reachable", Clip(host, 60))
 		}
 		return addr.String(), nil
 	}
 	if bare != host {
-		return "", Errorf(EINVALID, "invalid external address %q: brackets hold an IPv6 address", clip(host, 60))
+		return "", Errorf(EINVALID, "invalid external address %q: brackets hold an IPv6 address", Clip(host, 60))
 	}
 	name := strings.ToLower(strings.TrimSuffix(host, "."))
 	if name == "" || len(name) > 253 {
-		return "", Errorf(EINVALID, "invalid external address %q: use a DNS name, an IPv4 or an IPv6 address", clip(host, 60))
+		return "", Errorf(EINVALID, "invalid external address %q: use a DNS name, an IPv4 or an IPv6 address", Clip(host, 60))
 	}
 	for _, label := range strings.Split(name, ".") {
 		if !validLabel(label) {
-			return "", Errorf(EINVALID, "invalid external address %q: %q is not a DNS label (letters, digits and '-', 1 to 63 characters, no '-' at either end)", clip(host, 60), clip(label, 63))
+			return "", Errorf(EINVALID, "invalid external address %q: %q is not a DNS label (letters, digits and '-', 1 to 63 characters, no '-' at either end)", Clip(host, 60), Clip(label, 63))
 		}
 	}
 	if allDigitsAndDots(name) {
-		return "", Errorf(EINVALID, "invalid external address %q: not a valid IPv4 address", clip(host, 60))
+		return "", Errorf(EINVALID, "invalid external address %q: not a valid IPv4 address", Clip(host, 60))
 	}
 	return name, nil
 }

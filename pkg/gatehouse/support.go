@@ -177,7 +177,7 @@ var accountNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
 // up to 63 letters, digits, '.', '_' or '-'.
 func ValidateAccountName(s string) error {
 	if !accountNamePattern.MatchString(s) {
-		return Errorf(EINVALID, "invalid account name %q: start with a letter; use up to 64 letters, digits, '.', '_' or '-'", clip(s, 40))
+		return Errorf(EINVALID, "invalid account name %q: start with a letter; use up to 64 letters, digits, '.', '_' or '-'", Clip(s, 40))
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func ParseSupportEndpoint(s string) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return "", Errorf(EINVALID, "invalid endpoint %q: give an absolute https:// URL", clip(s, 60))
+		return "", Errorf(EINVALID, "invalid endpoint %q: give an absolute https:// URL", Clip(s, 60))
 	}
 	if u.User != nil {
 		return "", Errorf(EINVALID, "invalid endpoint: it must not contain credentials (they would be stored and audited in the clear)")
@@ -202,10 +202,10 @@ func ParseSupportEndpoint(s string) (string, error) {
 		host := u.Hostname()
 		ip := net.ParseIP(host)
 		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return "", Errorf(EINVALID, "invalid endpoint %q: use https (plain http only to a loopback address)", clip(s, 60))
+			return "", Errorf(EINVALID, "invalid endpoint %q: use https (plain http only to a loopback address)", Clip(s, 60))
 		}
 	default:
-		return "", Errorf(EINVALID, "invalid endpoint %q: give an absolute https:// URL", clip(s, 60))
+		return "", Errorf(EINVALID, "invalid endpoint %q: give an absolute https:// URL", Clip(s, 60))
 	}
 	return u.String(), nil
 }
