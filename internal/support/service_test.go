@@ -34,7 +34,7 @@ type fixture struct {
 	path string
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gatehouse.db")
@@ -70,7 +70,7 @@ func setup(t *testing.T) *fixture {
 }
 
 // open decrypts an envelope file with id and parses it as the vendor would.
-func open(t *testing.T, file string, id age.Identity) *support.Envelope {
+func open(t testing.TB, file string, id age.Identity) *support.Envelope {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
