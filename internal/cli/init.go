@@ -13,6 +13,7 @@ type InitOptions struct {
 	F        *Factory
 	Mode     gatehouse.Mode // "" when --mode was not given
 	TenantID string
+	Admin    string
 }
 
 // tenantPattern bounds a tenant partition ID: it becomes part of an account
@@ -30,7 +31,11 @@ func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 the schema, the deployment mode and tenant, and the first audit event.
 
 Running init on an initialised store is harmless: it changes nothing and
-says so. It refuses to change the mode or tenant of an existing store.`),
+says so. It refuses to change the mode or tenant of an existing store.
+
+--admin NAME creates the first MSP admin with the store. Until a store has an
+MSP admin, any operator may change settings and grant access ("bootstrap",
+recorded in each event); naming the admin at init closes that window at once.`),
 		Example: `  gatehouse init
   gatehouse --store /var/lib/gatehouse/gatehouse.db init
   gatehouse init --mode cloud --tenant 96444123124151159181195912`,
@@ -50,6 +55,11 @@ says so. It refuses to change the mode or tenant of an existing store.`),
 			case opts.TenantID != "" && !tenantPattern.MatchString(opts.TenantID):
 				return usageError("invalid --tenant: use 1 to 64 letters, digits, '-' or '_'")
 			}
+			if opts.Admin != "" {
+				if err := gatehouse.ValidateUserName(opts.Admin); err != nil {
+					return err
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -58,6 +68,7 @@ says so. It refuses to change the mode or tenant of an existing store.`),
 	}
 	cmd.Flags().StringVar(&mode, "mode", "onprem", "deployment mode: onprem or cloud")
 	cmd.Flags().StringVar(&opts.TenantID, "tenant", "", "tenant partition ID (cloud mode)")
+	cmd.Flags().StringVar(&opts.Admin, "admin", "", "create the first MSP admin, closing the bootstrap window at once")
 	return cmd
 }
 
@@ -67,13 +78,15 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	params := sqlite.InitParams{Mode: opts.Mode, TenantID: opts.TenantID, Actor: f.Actor()}
+	params := sqlite.InitParams{Mode: opts.Mode, TenantID: opts.TenantID, Actor: f.Actor(), Admin: opts.Admin}
 	info, err := f.CreateStore(cmd.Context(), params)
 	if err != nil {
 		return err
 	}
 	if info.Created {
 		f.IO.Info("created store %s (mode %s)", info.Path, info.Mode)
+	} else if opts.Admin != "" {
+		f.IO.Info("store %s is already initialised; --admin was not applied (use 'gatehouse users add %s --admin')", info.Path, opts.Admin)
 	} else {
 		f.IO.Info("store %s is already initialised; nothing changed", info.Path)
 	}

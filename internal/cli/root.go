@@ -52,6 +52,13 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 		NewCmdServer(f),
 		NewCmdSupport(f),
 		NewCmdLicense(f),
+		NewCmdSSO(f),
+		NewCmdUsers(f),
+		NewCmdRecords(f, "role"),
+		NewCmdRecords(f, "scope"),
+		NewCmdRecords(f, "group"),
+		NewCmdRecords(f, "org"),
+		NewCmdLogin(f),
 		NewCmdAudit(f),
 		NewCmdVersion(f),
 	)

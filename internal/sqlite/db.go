@@ -96,6 +96,8 @@ type InitParams struct {
 	Mode     gatehouse.Mode
 	TenantID string
 	Actor    string
+	// Admin, when set, names the first MSP admin, created with the store.
+	Admin string
 }
 
 // Create opens the store at path, creating and initialising it if needed

@@ -150,6 +150,13 @@ func (db *DB) migrate(ctx context.Context, init *InitParams) error {
 			"tenant_id":      init.TenantID,
 			"schema_version": SchemaVersion(),
 		}
+		if init.Admin != "" {
+			// The first MSP admin closes the bootstrap window at once.
+			if _, err := tx.insertUser(NewUser{Name: init.Admin, Admin: true, Via: "init"}, init.Actor); err != nil {
+				return nil, err
+			}
+			details["admin"] = init.Admin
+		}
 		if init.Mode == gatehouse.ModeCloud {
 			// In cloud mode the support account exists and is enabled by
 			// default, from the first moment of the store.

@@ -59,3 +59,20 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) SupportLogon(ctx context.Context, technician string, password []byte) (gatehouse.SupportLogonResult, error) {
 	return s.db.SupportLogon(ctx, technician, password)
 }
+
+// SignIn decides an SSO sign-in for an identity the server has
+// authenticated with the identity provider, and records it as one audit
+// event and one attempt: signed in, created (once, with no access), or
+// refused with a reason code. It is the single code path for every
+// account-creating sign-in; concurrent first sign-ins of one identity
+// create exactly one account and all succeed.
+func (s *Store) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.SignInResult, error) {
+	return s.db.SignIn(ctx, id)
+}
+
+// LocalLogin decides a local password login (user name, email or ID),
+// refused with sso_required while SSO is required and the user is not
+// exempt. The decision is audited either way.
+func (s *Store) LocalLogin(ctx context.Context, user string, password []byte) (gatehouse.SignInResult, error) {
+	return s.db.LocalLogin(ctx, user, password)
+}

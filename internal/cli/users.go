@@ -1,0 +1,358 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/password"
+	"github.com/gatehouse-dev/gatehouse/internal/render"
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/spf13/cobra"
+)
+
+// NewCmdUsers builds `gatehouse users`.
+func NewCmdUsers(f *Factory) *cobra.Command {
+	cmd := parentCommand(&cobra.Command{
+		Use:   "users",
+		Short: "Accounts, and the queue of users awaiting role assignment",
+		Long: withExitStatus(`Accounts and their access. A USER argument is a user name, an email or a
+numeric ID; an account created on SSO sign-in is named by its email.
+
+Pending users are enabled accounts with no role, no group access and no
+organisation visibility: typically created on first SSO sign-in, awaiting a
+deliberate assignment.`),
+	})
+	cmd.AddCommand(newCmdUsersList(f, false), newCmdUsersList(f, true), newCmdUsersShow(f), newCmdUsersAdd(f),
+		newCmdUsersGrant(f, true), newCmdUsersGrant(f, false), newCmdUsersEnable(f, true), newCmdUsersEnable(f, false),
+		newCmdUsersPasswd(f))
+	return cmd
+}
+
+var (
+	userColumns    = []string{"ID", "NAME", "KIND", "EMAIL", "ENABLED", "ADMIN", "PENDING", "CREATED", "VIA", "ROLES"}
+	pendingColumns = []string{"ID", "NAME", "EMAIL", "CREATED", "VIA", "AGE"}
+)
+
+func newCmdUsersList(f *Factory, pending bool) *cobra.Command {
+	var since, older string
+	var failIfAny bool
+	use, short := "list", "List all accounts, oldest first"
+	long := `List every account: how it was created (auto on SSO sign-in, manual, init) and when, its roles, and whether it awaits role assignment.`
+	if pending {
+		use, short = "pending", "List users awaiting role assignment (for the governance review)"
+		long = `List enabled accounts with no role, no group access and no organisation
+visibility. --created-since and --older-than bound their creation time;
+--fail-if-any exits 1 when any match, for a cron or CI review.`
+	}
+	cmd := &cobra.Command{
+		Use:   use + " [--created-since D] [--older-than D]",
+		Short: short,
+		Long:  withExitStatus(long),
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			filter := gatehouse.UserFilter{PendingOnly: pending}
+			now := f.Now()
+			if d, err := optionalDuration("--created-since", since); err != nil {
+				return err
+			} else if d > 0 {
+				filter.CreatedSince = now.Add(-d)
+			}
+			if d, err := optionalDuration("--older-than", older); err != nil {
+				return err
+			} else if d > 0 {
+				filter.CreatedUntil = now.Add(-d)
+			}
+			p, db, err := f.PrinterAndStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cols := userColumns
+			if pending {
+				cols = pendingColumns
+			}
+			l := p.List(cols)
+			n := 0
+			err = db.ListUsers(cmd.Context(), filter, func(u *gatehouse.User) error {
+				n++
+				created := u.CreatedAt.UTC().Format(time.RFC3339)
+				if pending {
+					age := gatehouse.FormatDuration(now.Sub(u.CreatedAt).Truncate(time.Second))
+					return l.Add(u, strconv.FormatInt(u.ID, 10), u.Name, u.Email, created, u.CreatedVia, age)
+				}
+				return l.Add(u, strconv.FormatInt(u.ID, 10), u.Name, u.Kind, u.Email, yesNo(u.Enabled), yesNo(u.MSPAdmin),
+					yesNo(u.Pending), created, u.CreatedVia, strings.Join(u.Roles, ","))
+			})
+			if err != nil {
+				return err
+			}
+			if err := l.Close(); err != nil {
+				return err
+			}
+			if failIfAny && n > 0 {
+				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "%d user(s) await role assignment", n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&since, "created-since", "", "only accounts created within this long (7d)")
+	cmd.Flags().StringVar(&older, "older-than", "", "only accounts created longer ago than this (7d)")
+	if pending {
+		cmd.Flags().BoolVar(&failIfAny, "fail-if-any", false, "exit 1 when any user matches")
+	}
+	return cmd
+}
+
+func yesNo(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
+
+func newCmdUsersShow(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show USER",
+		Short: "Show one account",
+		Args:  exactArgs(1, "USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, db, err := f.PrinterAndStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			u, err := db.User(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return p.Object(u)
+		},
+	}
+}
+
+func newCmdUsersAdd(f *Factory) *cobra.Command {
+	var nu sqlite.NewUser
+	var withPassword bool
+	cmd := &cobra.Command{
+		Use:   "add NAME [--email E] [--admin] [--password-stdin]",
+		Short: "Add a local account (optionally an MSP admin, with a password from stdin)",
+		Long: withExitStatus(`Add a local account. --admin makes it an MSP admin (never given by automatic
+creation). --password-stdin reads its password from stdin (one line; at
+least 12 characters); only an argon2id hash is kept.`),
+		Example: `  gatehouse users add breakglass --admin --password-stdin < pw
+  gatehouse users add ann --email ann@example.com`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			nu.Name, nu.Via = args[0], "manual"
+			if err := gatehouse.ValidateUserName(nu.Name); err != nil {
+				return err
+			}
+			if nu.Email != "" {
+				if _, err := gatehouse.NormaliseEmail(nu.Email); err != nil {
+					return err
+				}
+			}
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			if withPassword {
+				if nu.PasswordHash, err = readNewPassword(f); err != nil {
+					return err
+				}
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			u, err := db.AddUser(cmd.Context(), f.Actor(), nu)
+			if err != nil {
+				return err
+			}
+			f.IO.Info("added user %s (id %d)", u.Name, u.ID)
+			return f.Report(p, u)
+		},
+	}
+	cmd.Flags().StringVar(&nu.Email, "email", "", "the user's email")
+	cmd.Flags().BoolVar(&nu.Admin, "admin", false, "make the account an MSP admin")
+	cmd.Flags().BoolVar(&withPassword, "password-stdin", false, "read a password from stdin")
+	return cmd
+}
+
+// readNewPassword reads a password to set and returns its hash.
+func readNewPassword(f *Factory) (string, error) {
+	pw, err := readPassword(f)
+	if err != nil {
+		return "", err
+	}
+	defer password.Wipe(pw)
+	if len(pw) < 12 {
+		return "", usageError("the password is too short: at least 12 characters")
+	}
+	h, err := password.Hash(pw, password.OWASP)
+	if err != nil {
+		return "", gatehouse.Wrap(gatehouse.EINTERNAL, err, "cannot hash the password")
+	}
+	return h, nil
+}
+
+func newCmdUsersPasswd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "passwd USER",
+		Short: "Set a local account's password (read from stdin)",
+		Args:  exactArgs(1, "USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, err := readNewPassword(f)
+			if err != nil {
+				return err
+			}
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := db.SetPassword(cmd.Context(), f.Actor(), args[0], h); err != nil {
+				return err
+			}
+			f.IO.Info("password set")
+			return nil
+		},
+	}
+}
+
+func newCmdUsersGrant(f *Factory, assign bool) *cobra.Command {
+	var g gatehouse.Grants
+	verb := map[bool]string{true: "assign", false: "unassign"}[assign]
+	cmd := &cobra.Command{
+		Use:   verb + " USER [--role R]... [--scope S]... [--group G]... [--org O]...",
+		Short: map[bool]string{true: "Assign roles, scopes, group access and organisation visibility", false: "Remove roles, scopes, group access or organisation visibility"}[assign],
+		Long: withExitStatus(map[bool]string{true: `Grant a user roles, scopes, group access and organisation visibility,
+deliberately: each name must exist ('gatehouse roles add'). Giving an
+account its first role takes an admin seat; beyond the licensed seats the
+assignment is refused. One audited change.`, false: `Remove roles, scopes, group access or organisation visibility from a user. One audited change; an account left with nothing is pending again.`}[assign]),
+		Example: "  gatehouse users " + verb + " ann@example.com --role Technician --group Helpdesk --org Contoso",
+		Args:    exactArgs(1, "USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.Empty() {
+				return usageError("give at least one --role, --scope, --group or --org")
+			}
+			p, db, err := f.PrinterAndStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			change := db.Unassign
+			if assign {
+				change = db.Assign
+			}
+			u, changed, err := change(cmd.Context(), f.Actor(), args[0], g)
+			if err != nil {
+				return err
+			}
+			if !changed {
+				f.IO.Info("nothing changed")
+			}
+			return f.Report(p, u)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&g.Roles, "role", nil, "a role (repeatable)")
+	fl.StringArrayVar(&g.Scopes, "scope", nil, "a scope (repeatable)")
+	fl.StringArrayVar(&g.Groups, "group", nil, "group access (repeatable)")
+	fl.StringArrayVar(&g.Orgs, "org", nil, "organisation visibility (repeatable)")
+	return cmd
+}
+
+func newCmdUsersEnable(f *Factory, enable bool) *cobra.Command {
+	verb := map[bool]string{true: "enable", false: "disable"}[enable]
+	return &cobra.Command{
+		Use:   verb + " USER",
+		Short: map[bool]string{true: "Enable an account", false: "Disable an account (it can no longer sign in)"}[enable],
+		Args:  exactArgs(1, "USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetEnabled(cmd.Context(), f.Actor(), args[0], enable) },
+				"user "+verb+"d", "the user was already "+verb+"d; nothing changed")
+		},
+	}
+}
+
+// NewCmdRecords builds `gatehouse roles|scopes|groups|orgs`.
+func NewCmdRecords(f *Factory, kind string) *cobra.Command {
+	plural := kind + "s"
+	cmd := parentCommand(&cobra.Command{
+		Use:   plural,
+		Short: fmt.Sprintf("The named %s that can be assigned to users", plural),
+	})
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the " + plural,
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, db, err := f.PrinterAndStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rs, err := db.Records(cmd.Context(), kind)
+			if err != nil {
+				return err
+			}
+			return printRecords(p, rs)
+		},
+	}
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Add a " + kind,
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := db.AddRecord(cmd.Context(), f.Actor(), kind, args[0]); err != nil {
+				return err
+			}
+			f.IO.Info("added %s %s", kind, args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(list, add)
+	return cmd
+}
+
+func printRecords(p *render.Printer, rs []sqlite.Record) error {
+	l := p.List([]string{"NAME", "BUILTIN", "MEMBERS"})
+	for _, r := range rs {
+		if err := l.Add(r, r.Name, yesNo(r.Builtin), strconv.Itoa(r.Members)); err != nil {
+			return err
+		}
+	}
+	return l.Close()
+}
+
+// NewCmdLogin builds `gatehouse login`.
+func NewCmdLogin(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "login USER",
+		Short: "Verify a local password login (password on stdin); refused while SSO is required",
+		Long: withExitStatus(`Verify a local password login, as the server does. While SSO is required, a
+user who is not exempt is refused (sso_required). Success and refusal are
+audited; a refusal exits 1.`),
+		Args: exactArgs(1, "USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := readPassword(f)
+			if err != nil {
+				return err
+			}
+			defer password.Wipe(pw)
+			p, db, err := f.PrinterAndStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := db.LocalLogin(cmd.Context(), args[0], pw)
+			if err != nil {
+				return err
+			}
+			if err := p.Object(res); err != nil {
+				return err
+			}
+			if !res.Allowed() {
+				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "login refused: %s", res.Reason)
+			}
+			return nil
+		},
+	}
+}

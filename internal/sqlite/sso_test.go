@@ -1,0 +1,115 @@
+package sqlite_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+func ssoStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, _ := newStore(t)
+	for _, key := range []string{"sso.allow", "sso.auto_create"} {
+		if _, err := db.SetSSOFlag(ctx, "op", key, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+var ann = gatehouse.Identity{Issuer: "https://idp.example", Subject: "00u1", Email: "ann@example.com",
+	EmailVerified: true, InIdP: true, AuthComplete: true}
+
+// TestConcurrentFirstSignIn: 32 goroutines sign the same new identity in at
+// once; exactly one account is created and every caller succeeds.
+func TestConcurrentFirstSignIn(t *testing.T) {
+	db := ssoStore(t)
+	const n = 32
+	var wg sync.WaitGroup
+	results := make(chan gatehouse.SignInResult, n)
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := db.SignIn(ctx, ann)
+			results <- res
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(results)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	created, ids := 0, map[int64]bool{}
+	for r := range results {
+		if !r.Allowed() {
+			t.Fatalf("a caller was refused: %+v", r)
+		}
+		if r.Decision == "created" {
+			created++
+		}
+		ids[r.UserID] = true
+	}
+	if created != 1 || len(ids) != 1 {
+		t.Fatalf("created %d accounts, saw %d user IDs; want exactly one", created, len(ids))
+	}
+	u, err := db.User(ctx, "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Pending || u.MSPAdmin || len(u.Roles)+len(u.Scopes)+len(u.Groups)+len(u.Orgs) != 0 || u.CreatedVia != "auto" {
+		t.Fatalf("auto-created account has access or admin status: %+v", u)
+	}
+	if res, _ := db.VerifyChain(ctx, nil, nil); !res.OK() {
+		t.Fatal(res.Fault)
+	}
+}
+
+// TestEmailVariants: spellings of one email are one address; another
+// subject claiming it is refused, not given the account.
+func TestEmailVariants(t *testing.T) {
+	db := ssoStore(t)
+	if _, err := db.SignIn(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"ANN@EXAMPLE.COM", " Ann@Example.com ", "ann@EXAMPLE.com"} {
+		other := ann
+		other.Subject, other.Email = "00u2", email
+		res, err := db.SignIn(ctx, other)
+		if err != nil || res.Reason != gatehouse.ReasonConflict {
+			t.Errorf("%q: %+v, %v; want identity_conflict", email, res, err)
+		}
+	}
+	var n int
+	db.ListUsers(ctx, gatehouse.UserFilter{}, func(*gatehouse.User) error { n++; return nil })
+	if n != 1 {
+		t.Fatalf("%d accounts, want 1", n)
+	}
+}
+
+func TestNormaliseEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ann@Example.COM":        "ann@example.com",
+		" ann@example.com\t":     "ann@example.com",
+		"STRASSE@bücher.example": "strasse@xn--bcher-kva.example",
+		"Maße@example.com":       "masse@example.com",
+		"e\u0301@example.com":    "\u00e9@example.com",
+	} {
+		got, err := gatehouse.NormaliseEmail(in)
+		if err != nil || got != want {
+			t.Errorf("NormaliseEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ann", "ann@", "@example.com", "a@b@example.com", "ann@localhost", "a b@example.com", "ann@exa mple.com"} {
+		if _, err := gatehouse.NormaliseEmail(bad); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+			t.Errorf("NormaliseEmail(%q) err = %v, want invalid", bad, err)
+		}
+	}
+}

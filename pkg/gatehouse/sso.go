@@ -1,0 +1,181 @@
+package gatehouse
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// SSOSettings are the sign-in settings kept in the store.
+type SSOSettings struct {
+	// Allow: users may sign in with the identity provider.
+	Allow bool `json:"allow"`
+	// Require: SSO is required; local password login is refused except for
+	// the exempt users.
+	Require bool `json:"require"`
+	// AutoCreate: an account is created on a user's first successful SSO
+	// sign-in. It has no effect while Allow is off.
+	AutoCreate bool `json:"auto_create"`
+	// Issuer identifies the identity provider; sign-ins from another issuer
+	// are refused. Empty: not configured, any issuer is accepted.
+	Issuer string `json:"issuer"`
+	// Exempt lists the users who keep local login while Require is on.
+	Exempt []string `json:"exempt"`
+}
+
+// Identity is what the identity provider asserted about a user who
+// authenticated: the input of a sign-in decision.
+type Identity struct {
+	Issuer        string `json:"issuer"`
+	Subject       string `json:"subject"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+	// InIdP: the user exists at the identity provider.
+	InIdP bool `json:"in_idp"`
+	// AuthComplete: authentication finished successfully.
+	AuthComplete bool `json:"auth_complete"`
+	// AuthExpired: the authentication is stale — expired, or satisfied by
+	// cached credentials of an earlier session.
+	AuthExpired bool `json:"auth_expired"`
+}
+
+// Validate checks the identity's fields and normalises its email. A
+// malformed identity is bad input (EINVALID), not a refusal.
+func (id *Identity) Validate() error {
+	if err := checkText("issuer", id.Issuer, 512); err != nil {
+		return err
+	}
+	if err := checkText("subject", id.Subject, 255); err != nil {
+		return err
+	}
+	if id.Email != "" {
+		e, err := NormaliseEmail(id.Email)
+		if err != nil {
+			return err
+		}
+		id.Email = e
+	}
+	return nil
+}
+
+func checkText(what, s string, max int) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return Errorf(EINVALID, "empty %s", what)
+	case len(s) > max:
+		return Errorf(EINVALID, "%s too long (%d bytes, at most %d)", what, len(s), max)
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return Errorf(EINVALID, "%s has control characters or is not UTF-8", what)
+	}
+	return nil
+}
+
+// NormaliseEmail returns the canonical form of an email address: trimmed,
+// Unicode NFC, case-folded, with an internationalised domain in punycode.
+// Two spellings of one address normalise to the same string, so they can
+// never become two accounts.
+func NormaliseEmail(s string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", Errorf(EINVALID, "invalid email %q: %s", Clip(s, 80), why)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 254 || !utf8.ValidString(s) {
+		return bad("empty, not UTF-8, or longer than 254 bytes")
+	}
+	s = cases.Fold().String(norm.NFC.String(s))
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || strings.Contains(domain, "@") {
+		return bad("need exactly one @")
+	}
+	if local == "" || len(local) > 64 {
+		return bad("the part before @ must be 1 to 64 bytes")
+	}
+	if strings.ContainsFunc(local, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune(`"(),:;<>[\]`, r) }) {
+		return bad("the part before @ has spaces, control characters or specials")
+	}
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil || !strings.Contains(ascii, ".") {
+		return bad("the domain is not a valid DNS name")
+	}
+	return local + "@" + ascii, nil
+}
+
+// SignInReason is the reason code of a sign-in decision.
+type SignInReason string
+
+// Sign-in reason codes, recorded in the audit trail and the attempts.
+const (
+	SignedIn           SignInReason = "signed_in"
+	AccountCreated     SignInReason = "account_created"
+	ReasonDisabled     SignInReason = "account_disabled"
+	ReasonNotAllowed   SignInReason = "sso_not_allowed"
+	ReasonIssuer       SignInReason = "issuer_mismatch"
+	ReasonAutoCreate   SignInReason = "auto_create_off"
+	ReasonNotInIdP     SignInReason = "not_in_idp"
+	ReasonIncomplete   SignInReason = "auth_incomplete"
+	ReasonExpired      SignInReason = "auth_expired"
+	ReasonUnverified   SignInReason = "email_unverified"
+	ReasonConflict     SignInReason = "identity_conflict"
+	ReasonSSORequired  SignInReason = "sso_required"
+	ReasonBadPassword  SignInReason = "wrong_password"
+	ReasonNoSuchUser   SignInReason = "no_such_user"
+	ReasonNoPassword   SignInReason = "no_local_password"
+	ReasonNotLocalUser SignInReason = "not_a_local_account"
+)
+
+// SignInFacts is what the store knows when a sign-in is decided.
+type SignInFacts struct {
+	Settings SSOSettings
+	// Account is the account keyed on (issuer, subject), if any.
+	AccountExists  bool
+	AccountEnabled bool
+	// EmailTaken: another account already holds the identity's email.
+	EmailTaken bool
+}
+
+// DecideSignIn is the one rule for SSO sign-ins. Conditions on the
+// authentication itself come before the account, so a stale or incomplete
+// authentication never signs anyone in; an account is created only when
+// SSO and auto-creation are on and the IdP vouched for the email.
+func DecideSignIn(id *Identity, f *SignInFacts) SignInReason {
+	s := &f.Settings
+	switch {
+	case !s.Allow:
+		return ReasonNotAllowed
+	case s.Issuer != "" && id.Issuer != s.Issuer:
+		return ReasonIssuer
+	case !id.AuthComplete:
+		return ReasonIncomplete
+	case id.AuthExpired:
+		return ReasonExpired
+	case !id.InIdP:
+		return ReasonNotInIdP
+	case f.AccountExists && !f.AccountEnabled:
+		return ReasonDisabled
+	case f.AccountExists:
+		return SignedIn
+	case !s.AutoCreate:
+		return ReasonAutoCreate
+	case id.Email == "" || !id.EmailVerified:
+		return ReasonUnverified
+	case f.EmailTaken:
+		return ReasonConflict
+	}
+	return AccountCreated
+}
+
+// SignInResult is the outcome of a sign-in.
+type SignInResult struct {
+	Decision string       `json:"decision"` // signed_in, created or refused
+	Reason   SignInReason `json:"reason"`
+	User     string       `json:"user,omitempty"`
+	UserID   int64        `json:"user_id,omitempty"`
+	Time     time.Time    `json:"time"`
+}
+
+// Allowed reports whether the user is signed in.
+func (r *SignInResult) Allowed() bool { return r.Decision != "refused" }

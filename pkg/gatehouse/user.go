@@ -1,0 +1,73 @@
+package gatehouse
+
+import (
+	"regexp"
+	"time"
+)
+
+// User is an account.
+type User struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Kind     string `json:"kind"` // local, sso or support
+	Email    string `json:"email"`
+	Enabled  bool   `json:"enabled"`
+	MSPAdmin bool   `json:"msp_admin"`
+	// Pending: enabled, and no role, no group access, no organisation
+	// visibility — awaiting role assignment.
+	Pending      bool       `json:"pending"`
+	CreatedAt    time.Time  `json:"created_at"`
+	CreatedVia   string     `json:"created_via"` // manual, auto (SSO), init, or the support action
+	CreatedBy    string     `json:"created_by"`
+	LastSignInAt *time.Time `json:"last_signin_at,omitempty"`
+	SSOIssuer    string     `json:"sso_issuer,omitempty"`
+	SSOSubject   string     `json:"sso_subject,omitempty"`
+	SSOExempt    bool       `json:"sso_exempt"`
+	Roles        []string   `json:"roles"`
+	Scopes       []string   `json:"scopes"`
+	Groups       []string   `json:"groups"`
+	Orgs         []string   `json:"orgs"`
+}
+
+// Grants names roles, scopes, groups and organisations to assign or remove.
+type Grants struct {
+	Roles  []string `json:"roles,omitempty"`
+	Scopes []string `json:"scopes,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	Orgs   []string `json:"orgs,omitempty"`
+}
+
+// Empty reports whether g names nothing.
+func (g Grants) Empty() bool {
+	return len(g.Roles)+len(g.Scopes)+len(g.Groups)+len(g.Orgs) == 0
+}
+
+// UserFilter selects users for listing. Zero values match everything.
+type UserFilter struct {
+	PendingOnly  bool
+	CreatedSince time.Time // created at or after
+	CreatedUntil time.Time // created before (--older-than)
+}
+
+var userNamePattern = regexp.MustCompile(`^[\p{L}][\p{L}\p{N}._@+-]{0,127}$`)
+
+// ValidateUserName checks a local user name: a letter, then up to 127
+// letters, digits, '.', '_', '@', '+' or '-'. Names that start with a digit
+// are refused, so a numeric USER argument always means an ID.
+func ValidateUserName(s string) error {
+	if !userNamePattern.MatchString(s) {
+		return Errorf(EINVALID, "invalid user name %q: start with a letter; use up to 128 letters, digits, '.', '_', '@', '+' or '-'", Clip(s, 40))
+	}
+	return nil
+}
+
+var recordNamePattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._&()-]{0,63}$`)
+
+// ValidateRecordName checks the name of a role, scope, group or
+// organisation: up to 64 letters, digits, spaces and . _ & ( ) -.
+func ValidateRecordName(kind, s string) error {
+	if !recordNamePattern.MatchString(s) || s[len(s)-1] == ' ' {
+		return Errorf(EINVALID, "invalid %s name %q: use up to 64 letters, digits, spaces and . _ & ( ) -", kind, Clip(s, 40))
+	}
+	return nil
+}
