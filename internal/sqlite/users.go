@@ -11,8 +11,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
-// pendingCondition is the definition of a user awaiting role assignment.
-const pendingCondition = `u.enabled = 1 AND u.kind != 'support'
+// pendingCondition is the definition of a user awaiting role assignment:
+// enabled, no role, no group access, no organisation visibility. The support
+// account (Master by construction) and MSP admins (who hold the admin status
+// itself, and whom nobody needs to review) are never pending.
+const pendingCondition = `u.enabled = 1 AND u.kind != 'support' AND u.msp_admin = 0
 	AND NOT EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id)
 	AND NOT EXISTS (SELECT 1 FROM user_groups x WHERE x.user_id = u.id)
 	AND NOT EXISTS (SELECT 1 FROM user_orgs x WHERE x.user_id = u.id)`

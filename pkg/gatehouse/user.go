@@ -13,8 +13,8 @@ type User struct {
 	Email    string `json:"email"`
 	Enabled  bool   `json:"enabled"`
 	MSPAdmin bool   `json:"msp_admin"`
-	// Pending: enabled, and no role, no group access, no organisation
-	// visibility — awaiting role assignment.
+	// Pending: enabled, not an MSP admin, and no role, no group access, no
+	// organisation visibility — awaiting role assignment.
 	Pending      bool       `json:"pending"`
 	CreatedAt    time.Time  `json:"created_at"`
 	CreatedVia   string     `json:"created_via"` // manual, auto (SSO), init, or the support action
