@@ -18,8 +18,11 @@ step() { printf '\n%s$ gatehouse %s%s\n' "$bold" "$*" "$plain"; "$GATEHOUSE" "$@
 
 echo "gatehouse tour: a throwaway store at $GATEHOUSE_STORE"
 
-say "1. Create the store. Its first audit event records who did it."
-step init
+say "1. Create the store with its first MSP admin, alice; act as her from here on."
+step init --admin alice
+export GATEHOUSE_ACTOR=alice
+say "   Only an MSP admin may change settings; anyone else is refused, and that is audited:"
+step --actor mallory sso allow on || echo "(exit status $?: not an MSP admin)"
 
 say "2. Tell gatehouse how the vendor reaches this server; envelopes carry this login URL."
 step server configure --external-address support.example.com --port 8443
@@ -44,17 +47,32 @@ say "   A wrong password is refused (exit 1), and that is recorded too."
 echo "guess" | step support login --technician tech-666 || echo "(exit status $?: logon refused)"
 step support status
 
-say "7. Every change and every logon is one event in a hash chain."
+say "7. SSO: allow it, turn on automatic user creation, and let a new user sign in."
+step sso allow on
+step sso auto-create on
+step sso idp set --issuer https://login.example.com
+step sso signin --issuer https://login.example.com --subject 00u1ann --email Ann@Example.com --email-verified
+say "   The account exists once, with no roles or access: it awaits a deliberate assignment."
+step users pending
+step roles add Technician
+step users assign ann@example.com --role Technician
+step users pending --fail-if-any
+say "   A sign-in that did not complete creates nobody; sso explain says which condition failed."
+step sso signin --issuer https://login.example.com --subject 00u2bob --email bob@example.com --email-verified --incomplete \
+  || echo "(exit status $?: sign-in refused)"
+step sso explain bob@example.com
+
+say "8. Every change and every logon is one event in a hash chain."
 step audit list
 say "   Record the head somewhere the store's writers cannot reach:"
 "$GATEHOUSE" audit head | tee "$dir/head"
 step audit verify --head "$(cat "$dir/head")"
 
-say "8. Someone puts back yesterday's copy of the store to hide the support request. That
+say "9. Someone puts back yesterday's copy of the store to hide the support request. That
    copy's chain is internally sound, but the recorded head proves events were removed:"
 step --store "$dir/yesterday.db" audit verify --head "$(cat "$dir/head")" || echo "(exit status $?: check failed)"
 
-say "9. Cron keeps access short-lived: rotation is harmless to re-run; revoke ends it at once."
+say "10. Cron keeps access short-lived: rotation is harmless to re-run; revoke ends it at once."
 step -q support rotate --if-older-than 30d
 step support revoke --reason "ticket closed"
 
