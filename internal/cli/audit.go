@@ -198,15 +198,17 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	if p.Format() == render.Table {
-		if res.OK() {
-			fmt.Fprintf(f.IO.Out, "%s: %d/%d events valid\n", f.IO.Color("32", "ok"), res.Valid, res.Total)
-		} else {
-			fmt.Fprintf(f.IO.Out, "%s at event %d: %s\n%d/%d events valid before it\n",
-				f.IO.Color("31", "broken"), res.Fault.Seq, res.Fault.Problem, res.Valid, res.Total)
+	switch {
+	case p.Format() != render.Table:
+		if err := p.Object(res); err != nil {
+			return err
 		}
-	} else if err := p.Object(res); err != nil {
-		return err
+	case !res.OK():
+		fmt.Fprintf(f.IO.Out, "%s at event %d: %s\n%d/%d events valid before it\n",
+			f.IO.Color("31", "broken"), res.Fault.Seq, res.Fault.Problem, res.Valid, res.Total)
+	case !f.IO.IsQuiet():
+		// With -q a chain that verifies says nothing, so cron mails nothing.
+		fmt.Fprintf(f.IO.Out, "%s: %d/%d events valid\n", f.IO.Color("32", "ok"), res.Valid, res.Total)
 	}
 	if !res.OK() {
 		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "audit trail verification failed at event %d", res.Fault.Seq)

@@ -59,6 +59,8 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 		NewCmdRecords(f, "group"),
 		NewCmdRecords(f, "org"),
 		NewCmdLogin(f),
+		NewCmdConfig(f),
+		NewCmdStore(f),
 		NewCmdAudit(f),
 		NewCmdVersion(f),
 	)

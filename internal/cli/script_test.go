@@ -61,6 +61,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("OSUSER", osUser())
 			env.Setenv("GATEHOUSE_STORE", filepath.Join(env.WorkDir, "state", "gatehouse.db"))
 			env.Setenv("GATEHOUSE_TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "gatehouse", "config.yaml"))
+			docs, err := filepath.Abs(filepath.Join("..", "..", "docs"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("DOCS", docs)
+			env.Setenv("POLICIES", filepath.Join(filepath.Dir(docs), "testdata", "policies"))
 			tools, err := ageTools()
 			if err != nil {
 				return err
@@ -81,6 +87,7 @@ func TestScripts(t *testing.T) {
 			"envelope":   cmdEnvelope,
 			"noleak":     cmdNoLeak,
 			"httpserve":  cmdHTTPServe,
+			"jobs":       cmdJobs,
 		},
 	})
 }

@@ -71,7 +71,13 @@ func (p *Printer) Format() Format { return p.format }
 
 // Object writes one value. As a table it is a FIELD/VALUE list in the
 // order of the value's JSON fields.
-func (p *Printer) Object(v any) error {
+func (p *Printer) Object(v any) error { return p.object(v, false) }
+
+// FlatObject is Object, except that as a table or CSV nested objects are
+// flattened into dotted keys (sso.allow), for documents like config show.
+func (p *Printer) FlatObject(v any) error { return p.object(v, true) }
+
+func (p *Printer) object(v any, flat bool) error {
 	switch p.format {
 	case JSON:
 		return writeJSON(p.w, v, "")
@@ -83,6 +89,9 @@ func (p *Printer) Object(v any) error {
 	fields, err := orderedFields(v)
 	if err != nil {
 		return err
+	}
+	if flat {
+		fields = flatten("", fields)
 	}
 	if p.format == CSV {
 		cw := csv.NewWriter(p.w)
@@ -289,6 +298,22 @@ func orderedFields(v any) ([][2]string, error) {
 		fields = append(fields, [2]string{k.(string), Cell(raw)})
 	}
 	return fields, nil
+}
+
+// flatten expands fields whose values are JSON objects into dotted keys.
+func flatten(prefix string, fields [][2]string) [][2]string {
+	var out [][2]string
+	for _, f := range fields {
+		key := prefix + f[0]
+		if strings.HasPrefix(f[1], "{") {
+			if sub, err := orderedFields(json.RawMessage(f[1])); err == nil {
+				out = append(out, flatten(key+".", sub)...)
+				continue
+			}
+		}
+		out = append(out, [2]string{key, f[1]})
+	}
+	return out
 }
 
 // Cell renders a JSON value as table text.
