@@ -104,8 +104,15 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 		columns = eventCSVColumns
 	}
 	list := p.List(columns)
+	// Progress for long exports: only to a terminal, and only when the data
+	// itself is going elsewhere.
+	showProgress := f.IO.IsStderrTTY() && !f.IO.IsStdoutTTY() && !opts.Follow
+	n := 0
 	add := func(ev *gatehouse.Event) error {
 		opts.Filter.AfterSeq = ev.Seq
+		if n++; showProgress && n%65536 == 0 {
+			fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: %d events", n)
+		}
 		if p.Format() == render.CSV {
 			return list.Add(ev, strconv.FormatInt(ev.Seq, 10), audit.FormatTime(ev.Time), ev.Actor, ev.OSUser,
 				ev.Action, ev.Target, string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash)
@@ -113,7 +120,11 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 		return list.Add(ev, strconv.FormatInt(ev.Seq, 10), ev.Time.Format(time.RFC3339), ev.Actor,
 			ev.Action, ev.Target, string(ev.Outcome), string(ev.Details))
 	}
-	if err := db.ListEvents(ctx, opts.Filter, add); err != nil {
+	err = db.ListEvents(ctx, opts.Filter, add)
+	if showProgress && n >= 65536 {
+		fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+	}
+	if err != nil {
 		return err
 	}
 	if opts.Follow {

@@ -43,9 +43,11 @@ assignment. Assigning a role beyond the seats is refused.`),
 	}
 	set.Flags().IntVar(&seats, "admin-seats", 0, "number of admin seats; 0 for no per-administrator limit")
 	show := &cobra.Command{
-		Use:   "show",
-		Short: "Show admin seats: licensed, used, free",
-		Args:  noArgs,
+		Use:     "show",
+		Short:   "Show admin seats: licensed, used, free",
+		Long:    withExitStatus(`Show the admin-seat licence: whether it is per administrator, the seats, and how many are used and free. The support account and pending users use none.`),
+		Example: "  gatehouse license show -o json",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {

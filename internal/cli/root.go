@@ -65,6 +65,7 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 		NewCmdVersion(f),
 	)
 	root.CompletionOptions.HiddenDefaultCmd = false
+	addCompletions(f, root)
 	return root
 }
 

@@ -100,10 +100,11 @@ func serverConfigureRun(cmd *cobra.Command, opts *ServerConfigureOptions) error 
 
 func newCmdServerShow(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "show",
-		Short: "Show the configured address and the login URL built from it",
-		Long:  withExitStatus(`Show the server's configured external address, port and the login URL built from them.`),
-		Args:  noArgs,
+		Use:     "show",
+		Short:   "Show the configured address and the login URL built from it",
+		Long:    withExitStatus(`Show the server's configured external address, port and the login URL built from them.`),
+		Example: "  gatehouse server show -o json",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {

@@ -97,10 +97,11 @@ func newCmdSSOExempt(f *Factory) *cobra.Command {
 	for _, add := range []bool{true, false} {
 		verb := map[bool]string{true: "add", false: "remove"}[add]
 		cmd.AddCommand(&cobra.Command{
-			Use:   verb + " USER",
-			Short: map[bool]string{true: "Let a user keep local login while SSO is required", false: "End a user's exemption"}[add],
-			Long:  withExitStatus(`USER is a user name, an email or an ID. Each exemption change is audited.`),
-			Args:  exactArgs(1, "USER"),
+			Use:     verb + " USER",
+			Short:   map[bool]string{true: "Let a user keep local login while SSO is required", false: "End a user's exemption"}[add],
+			Long:    withExitStatus(`USER is a user name, an email or an ID. Each exemption change is audited.`),
+			Example: "  gatehouse sso exempt " + verb + " breakglass",
+			Args:    exactArgs(1, "USER"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetSSOExempt(cmd.Context(), f.Actor(), args[0], add) },
 					"exemption "+map[bool]string{true: "added", false: "removed"}[add], "nothing changed")
@@ -152,9 +153,11 @@ type SSOStatus struct {
 
 func newCmdSSOStatus(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "status",
-		Short: "Show the SSO settings",
-		Args:  noArgs,
+		Use:     "status",
+		Short:   "Show the SSO settings",
+		Long:    withExitStatus(`Show the SSO settings: allow, require, auto_create (and whether it takes effect now), the issuer and the exempt users.`),
+		Example: "  gatehouse sso status -o json",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {

@@ -201,10 +201,11 @@ system.`),
 func newCmdSupportRevoke(f *Factory) *cobra.Command {
 	var reason string
 	return withFlags(&cobra.Command{
-		Use:   "revoke [--reason TEXT]",
-		Short: "Disable the support account and invalidate its credential",
-		Long:  withExitStatus(`Disable the support account and delete its credential: the vendor's password stops working at once. In cloud mode the system may re-enable it ('support ensure').`),
-		Args:  noArgs,
+		Use:     "revoke [--reason TEXT]",
+		Short:   "Disable the support account and invalidate its credential",
+		Long:    withExitStatus(`Disable the support account and delete its credential: the vendor's password stops working at once. In cloud mode the system may re-enable it ('support ensure').`),
+		Example: "  gatehouse support revoke --reason 'ticket 4711 closed'",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkReason(reason); err != nil {
 				return err
@@ -237,10 +238,11 @@ Audited as actor system.`),
 func newCmdSupportEnsure(f *Factory) *cobra.Command {
 	var reason string
 	return withFlags(&cobra.Command{
-		Use:   "ensure [--reason TEXT]",
-		Short: "Re-create or re-enable the cloud support account (run by the system)",
-		Long:  withExitStatus(`In cloud mode the support account exists and is enabled by default. If it was disabled or deleted, ensure re-creates or re-enables it, audited as actor system with the reason. Refused on-prem.`),
-		Args:  noArgs,
+		Use:     "ensure [--reason TEXT]",
+		Short:   "Re-create or re-enable the cloud support account (run by the system)",
+		Long:    withExitStatus(`In cloud mode the support account exists and is enabled by default. If it was disabled or deleted, ensure re-creates or re-enables it, audited as actor system with the reason. Refused on-prem.`),
+		Example: "  gatehouse support ensure --reason 'vendor policy: the support account must exist'",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkReason(reason); err != nil {
 				return err
@@ -255,10 +257,11 @@ func newCmdSupportEnsure(f *Factory) *cobra.Command {
 
 func newCmdSupportStatus(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "status",
-		Short: "Show support access: enabled, credential age and expiry, last technician logon, recipients",
-		Long:  withExitStatus(`Show whether support access is on, how old the credential is and when it expires, the last technician logon and who made it, the vendor's recipients and the support settings.`),
-		Args:  noArgs,
+		Use:     "status",
+		Short:   "Show support access: enabled, credential age and expiry, last technician logon, recipients",
+		Long:    withExitStatus(`Show whether support access is on, how old the credential is and when it expires, the last technician logon and who made it, the vendor's recipients and the support settings.`),
+		Example: "  gatehouse support status\n  gatehouse support status -o json | jq .last_logon_by",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {

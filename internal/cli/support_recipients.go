@@ -114,9 +114,11 @@ func printRecipients(p *render.Printer, rs []gatehouse.Recipient) error {
 
 func newCmdRecipientsList(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List the vendor's recipients with their fingerprints",
-		Args:  noArgs,
+		Use:     "list",
+		Short:   "List the vendor's recipients with their fingerprints",
+		Long:    withExitStatus(`List the vendor's recipients: fingerprint (SHA256), kind, comment, when and by whom each was added.`),
+		Example: "  gatehouse support recipients list -o json",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {

@@ -47,11 +47,16 @@ func newCmdUsersList(f *Factory, pending bool) *cobra.Command {
 visibility. --created-since and --older-than bound their creation time;
 --fail-if-any exits 1 when any match, for a cron or CI review.`
 	}
+	example := "  gatehouse users list\n  gatehouse users list --created-since 7d -o csv"
+	if pending {
+		example = "  gatehouse users pending\n  gatehouse users pending --older-than 7d --fail-if-any"
+	}
 	cmd := &cobra.Command{
-		Use:   use + " [--created-since D] [--older-than D]",
-		Short: short,
-		Long:  withExitStatus(long),
-		Args:  noArgs,
+		Use:     use + " [--created-since D] [--older-than D]",
+		Short:   short,
+		Long:    withExitStatus(long),
+		Example: example,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			filter := gatehouse.UserFilter{PendingOnly: pending}
 			now := f.Now()
@@ -109,9 +114,11 @@ func yesNo(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] 
 
 func newCmdUsersShow(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "show USER",
-		Short: "Show one account",
-		Args:  exactArgs(1, "USER"),
+		Use:     "show USER",
+		Short:   "Show one account",
+		Long:    withExitStatus(`Show one account: kind, email, status, how and when it was created, its last sign-in, and its roles, scopes, groups and organisations. USER is a name, an email or an ID.`),
+		Example: "  gatehouse users show ann@example.com\n  gatehouse users show 42 -o json",
+		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
@@ -194,9 +201,11 @@ func readNewPassword(f *Factory) (string, error) {
 
 func newCmdUsersPasswd(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "passwd USER",
-		Short: "Set a local account's password (read from stdin)",
-		Args:  exactArgs(1, "USER"),
+		Use:     "passwd USER",
+		Short:   "Set a local account's password (read from stdin)",
+		Long:    withExitStatus(`Set a local account's password, read from stdin (one line, at least 12 characters; without echo on a terminal). Only an argon2id hash is kept. Audited.`),
+		Example: "  gatehouse users passwd breakglass < password-file",
+		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := readNewPassword(f)
 			if err != nil {
@@ -262,7 +271,10 @@ func newCmdUsersEnable(f *Factory, enable bool) *cobra.Command {
 	return &cobra.Command{
 		Use:   verb + " USER",
 		Short: map[bool]string{true: "Enable an account", false: "Disable an account (it can no longer sign in)"}[enable],
-		Args:  exactArgs(1, "USER"),
+		Long: withExitStatus(map[bool]string{true: `Enable an account. An account holding a role takes an admin seat again: refused when none is free.`,
+			false: `Disable an account: it can no longer sign in; it keeps its roles but no longer takes a seat. The last enabled MSP admin cannot be disabled, and the support account is managed with 'gatehouse support'.`}[enable]),
+		Example: "  gatehouse users " + verb + " ann@example.com",
+		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetEnabled(cmd.Context(), f.Actor(), args[0], enable) },
 				"user "+verb+"d", "the user was already "+verb+"d; nothing changed")
@@ -278,9 +290,11 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 		Short: fmt.Sprintf("The named %s that can be assigned to users", plural),
 	})
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the " + plural,
-		Args:  noArgs,
+		Use:     "list",
+		Short:   "List the " + plural,
+		Long:    withExitStatus("List the " + plural + " with the number of users holding each."),
+		Example: "  gatehouse " + plural + " list\n  gatehouse " + plural + " list -o json",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
@@ -294,9 +308,11 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 		},
 	}
 	add := &cobra.Command{
-		Use:   "add NAME",
-		Short: "Add a " + kind,
-		Args:  exactArgs(1, "NAME"),
+		Use:     "add NAME",
+		Short:   "Add a " + kind,
+		Long:    withExitStatus("Add a " + kind + ". Names are unique without regard to case: up to 64 letters, digits, spaces and . _ & ( ) -. Audited."),
+		Example: "  gatehouse " + plural + " add " + map[string]string{"role": "Technician", "scope": "Helpdesk", "group": "'Tier 1'", "org": "Contoso"}[kind],
+		Args:    exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, err := f.Store(cmd.Context())
 			if err != nil {
@@ -326,8 +342,9 @@ func printRecords(p *render.Printer, rs []sqlite.Record) error {
 // NewCmdLogin builds `gatehouse login`.
 func NewCmdLogin(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "login USER",
-		Short: "Verify a local password login (password on stdin); refused while SSO is required",
+		Use:     "login USER",
+		Short:   "Verify a local password login (password on stdin); refused while SSO is required",
+		Example: "  gatehouse login breakglass < password-file",
 		Long: withExitStatus(`Verify a local password login, as the server does. While SSO is required, a
 user who is not exempt is refused (sso_required). Success and refusal are
 audited; a refusal exits 1.`),

@@ -42,9 +42,11 @@ func buildVersion() VersionInfo {
 func NewCmdVersion(f *Factory) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of gatehouse",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print the version of gatehouse",
+		Long:    withExitStatus(`Print gatehouse's version, the Go version it was built with, and the store schema version it writes. Never reads configuration or the store.`),
+		Example: "  gatehouse version -o json",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The root skips configuration for version, so read -o directly.
 			output, _ = cmd.Flags().GetString("output")
