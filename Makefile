@@ -8,7 +8,7 @@ TOOLS    := $(CURDIR)/bin/tools
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test lint docs bench install demo clean
+.PHONY: all build test lint docs bench fuzz install demo clean
 
 all: build
 
@@ -39,6 +39,17 @@ docs:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Fuzz every target for FUZZTIME each (make test runs their seed corpora).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := pkg/gatehouse:FuzzNormaliseEmail pkg/gatehouse:FuzzParseDuration \
+	internal/policy:FuzzParse internal/audit:FuzzCanonicalRoundTrip \
+	internal/support:FuzzParseRecipient internal/support:FuzzParseEnvelope
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$pkg $$name"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 # The real age tools (pinned in go.mod), for the demo's vendor side.
 bin/age bin/age-keygen:
