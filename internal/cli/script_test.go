@@ -88,6 +88,8 @@ func TestScripts(t *testing.T) {
 			"noleak":     cmdNoLeak,
 			"httpserve":  cmdHTTPServe,
 			"jobs":       cmdJobs,
+			"stress":     cmdStress,
+			"sum":        cmdSum,
 		},
 	})
 }
