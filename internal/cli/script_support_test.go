@@ -144,3 +144,17 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { srv.Close() })
 	ts.Setenv(name, "http://"+ln.Addr().String()+"/envelopes")
 }
+
+// logged COMMAND ARGS... runs a program like exec (with "!", expecting
+// failure) and appends its stdout and stderr to logs/all.log, so that a
+// later noleak scan covers the output of every command in the script.
+func cmdLogged(ts *testscript.TestScript, neg bool, args []string) {
+	err := ts.Exec(args[0], args[1:]...)
+	f, ferr := os.OpenFile(ts.MkAbs("logs/all.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	ts.Check(ferr)
+	fmt.Fprintf(f, "$ %s\n%s%s", strings.Join(args, " "), ts.ReadFile("stdout"), ts.ReadFile("stderr"))
+	f.Close()
+	if (err != nil) != neg {
+		ts.Fatalf("%s: unexpected result: %v\n%s", args[0], err, ts.ReadFile("stderr"))
+	}
+}

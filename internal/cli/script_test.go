@@ -89,6 +89,7 @@ func TestScripts(t *testing.T) {
 			"httpserve":  cmdHTTPServe,
 			"jobs":       cmdJobs,
 			"stress":     cmdStress,
+			"logged":     cmdLogged,
 			"sum":        cmdSum,
 		},
 	})
