@@ -37,7 +37,7 @@ func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
 		actor = osUser
 	}
 	prevSeq, prevHash := int64(0), audit.GenesisHash
-	err := tx.tx.QueryRowContext(tx.ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&prevSeq, &prevHash)
+	err := tx.queryRow(qLastEvent).Scan(&prevSeq, &prevHash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
@@ -54,9 +54,7 @@ func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
 	if err := audit.Seal(ev, prevHash); err != nil {
 		return nil, err
 	}
-	_, err = tx.tx.ExecContext(tx.ctx, `INSERT INTO audit_events
-		(seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.exec(qInsertEvent,
 		ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
 		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash)
 	if err != nil {
@@ -64,6 +62,13 @@ func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
 	}
 	return ev, nil
 }
+
+const (
+	qLastEvent   = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+	qInsertEvent = `INSERT INTO audit_events
+		(seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 const eventColumns = "seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash"
 
@@ -205,7 +210,7 @@ func (db *DB) AppendSynthetic(ctx context.Context, n int, template gatehouse.New
 		if err != nil {
 			return db.classify(err, "begin")
 		}
-		tx := &Tx{tx: sqlTx, db: db, ctx: ctx, now: db.now().UTC()}
+		tx := &Tx{tx: sqlTx, db: db, ctx: ctx, now: db.now().UTC(), write: true}
 		for i := 0; i < batch; i++ {
 			ev := template
 			ev.Details = map[string]any{"n": done + i}

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -55,6 +56,9 @@ type DB struct {
 	osUser string
 	// created is set when this DB's Create initialised the file.
 	created bool
+	// stmts caches statements prepared on the writer pool; see Tx.exec.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Path returns the store's file name.
@@ -62,6 +66,12 @@ func (db *DB) Path() string { return db.path }
 
 // Close closes the store.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

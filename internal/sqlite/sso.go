@@ -11,6 +11,21 @@ import (
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
+// Statements of the sign-in gate, prepared once (see hotStatements).
+const (
+	qSSOFlags       = "SELECT key, value FROM settings WHERE key IN (?, ?, ?, ?)"
+	qUserByIdentity = "SELECT id, name, enabled FROM users WHERE sso_issuer = ? AND sso_subject = ?"
+	// A user name equal to the email would collide with the new account's
+	// name: that is the same conflict as a taken email.
+	qEmailTaken     = "SELECT count(*) FROM users WHERE email = ? OR name = ?"
+	qTouchSSOSignIn = "UPDATE users SET last_signin_at = ?, last_signin_by = 'sso' WHERE id = ?"
+	qInsertSSOUser  = `INSERT INTO users (name, kind, email, created_at, created_via, created_by,
+			last_signin_at, last_signin_by, sso_issuer, sso_subject)
+		VALUES (?, 'sso', ?, ?, 'auto', ?, ?, 'sso', ?, ?)`
+	qInsertAttempt = `INSERT INTO sso_attempts (time, issuer, subject, email, email_verified,
+			in_idp, auth_complete, auth_expired, decision, reason, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
 const (
 	settingSSOAllow      = "sso.allow"
 	settingSSORequire    = "sso.require"
@@ -18,24 +33,38 @@ const (
 	settingSSOIssuer     = "sso.issuer"
 )
 
-func (tx *Tx) boolSetting(key string) (bool, error) {
-	v, _, err := tx.Setting(key)
-	return v == "true", err
+// ssoFlags reads allow, require, auto_create and the issuer in one query:
+// the sign-in gate runs on every sign-in and needs nothing else.
+func (tx *Tx) ssoFlags() (gatehouse.SSOSettings, error) {
+	var s gatehouse.SSOSettings
+	rows, err := tx.query(qSSOFlags, settingSSOAllow, settingSSORequire, settingSSOAutoCreate, settingSSOIssuer)
+	if err != nil {
+		return s, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return s, err
+		}
+		switch k {
+		case settingSSOAllow:
+			s.Allow = v == "true"
+		case settingSSORequire:
+			s.Require = v == "true"
+		case settingSSOAutoCreate:
+			s.AutoCreate = v == "true"
+		case settingSSOIssuer:
+			s.Issuer = v
+		}
+	}
+	return s, rows.Err()
 }
 
+// ssoSettings reads every SSO setting, the exempt users included.
 func (tx *Tx) ssoSettings() (gatehouse.SSOSettings, error) {
-	var s gatehouse.SSOSettings
-	var err error
-	if s.Allow, err = tx.boolSetting(settingSSOAllow); err != nil {
-		return s, err
-	}
-	if s.Require, err = tx.boolSetting(settingSSORequire); err != nil {
-		return s, err
-	}
-	if s.AutoCreate, err = tx.boolSetting(settingSSOAutoCreate); err != nil {
-		return s, err
-	}
-	if s.Issuer, _, err = tx.Setting(settingSSOIssuer); err != nil {
+	s, err := tx.ssoFlags()
+	if err != nil {
 		return s, err
 	}
 	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT u.name FROM sso_exemptions e JOIN users u ON u.id = e.user_id ORDER BY u.name")
@@ -153,7 +182,7 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 	}
 	var res gatehouse.SignInResult
 	_, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
-		s, err := tx.ssoSettings()
+		s, err := tx.ssoFlags()
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +190,7 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 		var userID int64
 		var name string
 		var enabled bool
-		err = tx.tx.QueryRowContext(tx.ctx, "SELECT id, name, enabled FROM users WHERE sso_issuer = ? AND sso_subject = ?",
+		err = tx.queryRow(qUserByIdentity,
 			id.Issuer, id.Subject).Scan(&userID, &name, &enabled)
 		switch {
 		case err == nil:
@@ -171,9 +200,7 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 		}
 		if !facts.AccountExists && id.Email != "" {
 			var n int
-			// A user name equal to the email would collide with the new
-			// account's name: that is the same conflict.
-			if err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM users WHERE email = ? OR name = ?", id.Email, id.Email).Scan(&n); err != nil {
+			if err := tx.queryRow(qEmailTaken, id.Email, id.Email).Scan(&n); err != nil {
 				return nil, err
 			}
 			facts.EmailTaken = n > 0
@@ -185,15 +212,13 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 		switch reason {
 		case gatehouse.SignedIn:
 			res.Decision, action, outcome = "signed_in", "signin.success", gatehouse.OutcomeSuccess
-			if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET last_signin_at = ?, last_signin_by = 'sso' WHERE id = ?", audit.FormatTime(tx.now), userID); err != nil {
+			if _, err := tx.exec(qTouchSSOSignIn, audit.FormatTime(tx.now), userID); err != nil {
 				return nil, err
 			}
 		case gatehouse.AccountCreated:
 			res.Decision, action, outcome = "created", "user.auto_create", gatehouse.OutcomeSuccess
 			name = id.Email
-			r, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, email, created_at, created_via, created_by,
-					last_signin_at, last_signin_by, sso_issuer, sso_subject)
-				VALUES (?, 'sso', ?, ?, 'auto', ?, ?, 'sso', ?, ?)`,
+			r, err := tx.exec(qInsertSSOUser,
 				name, id.Email, audit.FormatTime(tx.now), id.Issuer, audit.FormatTime(tx.now), id.Issuer, id.Subject)
 			if err != nil {
 				return nil, err
@@ -209,8 +234,7 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 		if userID != 0 {
 			uid = userID
 		}
-		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO sso_attempts (time, issuer, subject, email, email_verified,
-				in_idp, auth_complete, auth_expired, decision, reason, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.exec(qInsertAttempt,
 			audit.FormatTime(tx.now), id.Issuer, id.Subject, id.Email, id.EmailVerified, id.InIdP, id.AuthComplete,
 			id.AuthExpired, res.Decision, string(reason), uid); err != nil {
 			return nil, err

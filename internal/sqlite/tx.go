@@ -15,6 +15,78 @@ type Tx struct {
 	db  *DB
 	ctx context.Context
 	now time.Time
+	// write is set for Change's transactions, whose statements may come
+	// from the prepared-statement cache.
+	write bool
+}
+
+// hotStatements run in nearly every change: they are prepared once per
+// process, on the single writer connection, so SQLite parses them once
+// instead of on every call (parsing was a quarter of a sign-in's time).
+var hotStatements = []string{
+	qLastEvent, qInsertEvent, qSSOFlags, qUserByIdentity, qEmailTaken,
+	qTouchSSOSignIn, qInsertSSOUser, qInsertAttempt,
+}
+
+// prepareHot prepares the hot statements once. It runs before a write
+// transaction begins: inside one, the pool's only connection is taken.
+func (db *DB) prepareHot(ctx context.Context) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if db.stmts != nil {
+		return
+	}
+	stmts := map[string]*sql.Stmt{}
+	for _, q := range hotStatements {
+		st, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			return // statements are prepared per call instead
+		}
+		stmts[q] = st
+	}
+	db.stmts = stmts
+}
+
+// prepared returns q as a statement of this transaction: the cached one
+// for a hot statement in a write transaction, a fresh one otherwise.
+func (tx *Tx) prepared(q string) (*sql.Stmt, error) {
+	if tx.write {
+		tx.db.stmtMu.Lock()
+		st, ok := tx.db.stmts[q]
+		tx.db.stmtMu.Unlock()
+		if ok {
+			return tx.tx.StmtContext(tx.ctx, st), nil
+		}
+	}
+	return tx.tx.PrepareContext(tx.ctx, q)
+}
+
+// exec runs a hot statement through the cache.
+func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := tx.prepared(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(tx.ctx, args...)
+}
+
+// queryRow runs a hot single-row query through the cache.
+func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
+	st, err := tx.prepared(q)
+	if err != nil {
+		// QueryRow reports the error at Scan, like database/sql does.
+		return tx.tx.QueryRowContext(tx.ctx, q, args...)
+	}
+	return st.QueryRowContext(tx.ctx, args...)
+}
+
+// query runs a hot query through the cache.
+func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := tx.prepared(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(tx.ctx, args...)
 }
 
 // Now is the time of this transaction.
@@ -33,12 +105,13 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // returned by fn as an event with OutcomeDenied; the caller reports the
 // refusal after Change commits it.
 func (db *DB) Change(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
+	db.prepareHot(ctx)
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, db.classify(err, "begin a change")
 	}
 	defer sqlTx.Rollback()
-	tx := &Tx{tx: sqlTx, db: db, ctx: ctx, now: db.now().UTC()}
+	tx := &Tx{tx: sqlTx, db: db, ctx: ctx, now: db.now().UTC(), write: true}
 	ne, err := fn(tx)
 	if err != nil {
 		return nil, db.classify(err, "change the store")
