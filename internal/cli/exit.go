@@ -55,7 +55,7 @@ func (f *Factory) handleError(cmd *cobra.Command, err error) int {
 			if cmd != nil {
 				hint = cmd.CommandPath() + " --help"
 			}
-			err = gatehouse.Wrap(gatehouse.EINVALID, err, "%v (see '%s')", err, hint)
+			err = gatehouse.Wrap(gatehouse.EINVALID, err, "%s (see '%s')", gatehouse.Clip(err.Error(), 200), hint)
 		}
 	}
 	f.IO.Message("%s", iostreams.OneLine(gatehouse.ErrorMessage(err)))

@@ -38,6 +38,11 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Actor != "" {
+		if err := gatehouse.ValidateActor(cfg.Actor); err != nil {
+			return err
+		}
+	}
 	f.cfg = cfg
 	if cfg.NoColor {
 		f.IO.SetNoColor()

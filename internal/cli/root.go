@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // NewCmdRoot builds the command tree.
@@ -29,6 +30,9 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 			if skipsConfig(cmd) {
 				return nil
 			}
+			if err := refuseEmptyFlags(cmd); err != nil {
+				return err
+			}
 			if err := f.loadConfig(cmd); err != nil {
 				return err
 			}
@@ -37,7 +41,8 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
+		// cobra quotes the whole value: clip it, it may be a megabyte.
+		return usageError("%s (see '%s --help')", gatehouse.Clip(err.Error(), 200), cmd.CommandPath())
 	})
 	pf := root.PersistentFlags()
 	pf.String("store", "", "path of the store file (default $XDG_STATE_HOME/gatehouse/gatehouse.db)")
@@ -67,6 +72,24 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 	root.CompletionOptions.HiddenDefaultCmd = false
 	addCompletions(f, root)
 	return root
+}
+
+// emptyAllowed names the string flags whose empty value means something.
+var emptyAllowed = map[string]bool{
+	"endpoint": true, // --endpoint "" turns delivery to an endpoint off
+}
+
+// refuseEmptyFlags refuses a string flag given explicitly empty: that is a
+// script whose variable is unset, and silently treating it as "not given"
+// (no filter, no head, the default store) would do something unasked.
+func refuseEmptyFlags(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if err == nil && fl.Value.Type() == "string" && fl.Value.String() == "" && !emptyAllowed[fl.Name] {
+			err = usageError("--%s is empty (see '%s --help')", fl.Name, cmd.CommandPath())
+		}
+	})
+	return err
 }
 
 // skipsConfig reports whether cmd only prints something built in.

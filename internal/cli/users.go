@@ -150,7 +150,9 @@ least 12 characters); only an argon2id hash is kept.`),
 			if err := gatehouse.ValidateUserName(nu.Name); err != nil {
 				return err
 			}
-			if nu.Email != "" {
+			// An explicitly empty --email is a script with an unset variable,
+			// not a request for no email.
+			if cmd.Flags().Changed("email") {
 				if _, err := gatehouse.NormaliseEmail(nu.Email); err != nil {
 					return err
 				}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
 
 	"golang.org/x/term"
 )
@@ -89,10 +90,25 @@ func (s *IOStreams) Message(format string, args ...any) {
 }
 
 // OneLine folds a message onto one line so that every message is exactly
-// one line of stderr, whatever an error wrapped inside it contains.
+// one line of stderr, whatever an error wrapped inside it contains, and
+// escapes control and bidirectional-override characters, so that a message
+// quoting input can neither break the line nor rewrite the terminal.
 func OneLine(s string) string {
-	s = strings.TrimSpace(s)
-	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+	var b strings.Builder
+	for _, r := range strings.Join(strings.Fields(s), " ") {
+		if unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Color wraps s in an ANSI colour when colour is enabled. code is an SGR

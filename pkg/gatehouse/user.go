@@ -2,7 +2,11 @@ package gatehouse
 
 import (
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // User is an account.
@@ -49,25 +53,51 @@ type UserFilter struct {
 	CreatedUntil time.Time // created before (--older-than)
 }
 
-var userNamePattern = regexp.MustCompile(`^[\p{L}][\p{L}\p{N}._@+-]{0,127}$`)
+// userNamePattern is ASCII on purpose: a Unicode look-alike ("аdmin" with a
+// Cyrillic а) must not pass for another user. Accounts created on SSO
+// sign-in are named by their normalised email and are not checked here.
+var userNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._@+-]{0,127}$`)
 
-// ValidateUserName checks a local user name: a letter, then up to 127
-// letters, digits, '.', '_', '@', '+' or '-'. Names that start with a digit
-// are refused, so a numeric USER argument always means an ID.
+// ValidateUserName checks a local user name: an ASCII letter, then up to
+// 127 ASCII letters, digits, '.', '_', '@', '+' or '-'. Names that start with
+// a digit are refused, so a numeric USER argument always means an ID.
 func ValidateUserName(s string) error {
 	if !userNamePattern.MatchString(s) {
-		return Errorf(EINVALID, "invalid user name %q: start with a letter; use up to 128 letters, digits, '.', '_', '@', '+' or '-'", Clip(s, 40))
+		return Errorf(EINVALID, "invalid user name %q: start with an ASCII letter; use up to 128 ASCII letters, digits, '.', '_', '@', '+' or '-'", Clip(s, 40))
 	}
 	return nil
 }
 
-var recordNamePattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._&()-]{0,63}$`)
+var (
+	// Roles and scopes grant access: ASCII only, so no look-alike of
+	// "Master" can be made.
+	asciiRecordPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._&()-]{0,63}$`)
+	// Groups and organisations may carry customers' names in any script.
+	unicodeRecordPattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{M}\p{N} ._&()-]{0,63}$`)
+)
 
 // ValidateRecordName checks the name of a role, scope, group or
-// organisation: up to 64 letters, digits, spaces and . _ & ( ) -.
+// organisation: up to 64 letters, digits, spaces and . _ & ( ) -, ASCII
+// for roles and scopes. Group and organisation names must be in NFC.
 func ValidateRecordName(kind, s string) error {
-	if !recordNamePattern.MatchString(s) || s[len(s)-1] == ' ' {
-		return Errorf(EINVALID, "invalid %s name %q: use up to 64 letters, digits, spaces and . _ & ( ) -", kind, Clip(s, 40))
+	pattern, letters := unicodeRecordPattern, "letters"
+	if kind == "role" || kind == "scope" {
+		pattern, letters = asciiRecordPattern, "ASCII letters"
+	}
+	if !pattern.MatchString(s) || strings.HasSuffix(s, " ") || !norm.NFC.IsNormalString(s) {
+		return Errorf(EINVALID, "invalid %s name %q: use up to 64 %s, digits, spaces and . _ & ( ) -", kind, Clip(s, 40), letters)
+	}
+	return nil
+}
+
+// ValidateActor checks an actor name given with --actor: 1 to 128
+// printable characters. It goes into every event the command writes.
+func ValidateActor(s string) error {
+	if err := checkText("actor", s, 128); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s) != s || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return Errorf(EINVALID, "invalid actor: use 1 to 128 printable characters")
 	}
 	return nil
 }
