@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -171,12 +170,12 @@ type SupportUpdate struct {
 	EndpointTimeout *time.Duration
 }
 
-var accountNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
+var accountNamePattern = lazyRegexp(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
 
 // ValidateAccountName checks a support account base name: a letter, then
 // up to 63 letters, digits, '.', '_' or '-'.
 func ValidateAccountName(s string) error {
-	if !accountNamePattern.MatchString(s) {
+	if !accountNamePattern().MatchString(s) {
 		return Errorf(EINVALID, "invalid account name %q: start with a letter; use up to 64 letters, digits, '.', '_' or '-'", Clip(s, 40))
 	}
 	return nil

@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -56,13 +57,13 @@ type UserFilter struct {
 // userNamePattern is ASCII on purpose: a Unicode look-alike ("аdmin" with a
 // Cyrillic а) must not pass for another user. Accounts created on SSO
 // sign-in are named by their normalised email and are not checked here.
-var userNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._@+-]{0,127}$`)
+var userNamePattern = lazyRegexp(`^[A-Za-z][A-Za-z0-9._@+-]{0,127}$`)
 
 // ValidateUserName checks a local user name: an ASCII letter, then up to
 // 127 ASCII letters, digits, '.', '_', '@', '+' or '-'. Names that start with
 // a digit are refused, so a numeric USER argument always means an ID.
 func ValidateUserName(s string) error {
-	if !userNamePattern.MatchString(s) {
+	if !userNamePattern().MatchString(s) {
 		return Errorf(EINVALID, "invalid user name %q: start with an ASCII letter; use up to 128 ASCII letters, digits, '.', '_', '@', '+' or '-'", Clip(s, 40))
 	}
 	return nil
@@ -71,9 +72,9 @@ func ValidateUserName(s string) error {
 var (
 	// Roles and scopes grant access: ASCII only, so no look-alike of
 	// "Master" can be made.
-	asciiRecordPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._&()-]{0,63}$`)
+	asciiRecordPattern = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9 ._&()-]{0,63}$`)
 	// Groups and organisations may carry customers' names in any script.
-	unicodeRecordPattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{M}\p{N} ._&()-]{0,63}$`)
+	unicodeRecordPattern = lazyRegexp(`^[\p{L}\p{N}][\p{L}\p{M}\p{N} ._&()-]{0,63}$`)
 )
 
 // ValidateRecordName checks the name of a role, scope, group or
@@ -84,7 +85,7 @@ func ValidateRecordName(kind, s string) error {
 	if kind == "role" || kind == "scope" {
 		pattern, letters = asciiRecordPattern, "ASCII letters"
 	}
-	if !pattern.MatchString(s) || strings.HasSuffix(s, " ") || !norm.NFC.IsNormalString(s) {
+	if !pattern().MatchString(s) || strings.HasSuffix(s, " ") || !norm.NFC.IsNormalString(s) {
 		return Errorf(EINVALID, "invalid %s name %q: use up to 64 %s, digits, spaces and . _ & ( ) -", kind, Clip(s, 40), letters)
 	}
 	return nil
@@ -100,4 +101,10 @@ func ValidateActor(s string) error {
 		return Errorf(EINVALID, "invalid actor: use 1 to 128 printable characters")
 	}
 	return nil
+}
+
+// lazyRegexp compiles a pattern on first use, not at start-up: Unicode
+// classes take milliseconds to compile, and most commands never need them.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }

@@ -5,8 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-
-	"github.com/gatehouse-dev/gatehouse/internal/cli"
 )
 
 func main() {
@@ -14,7 +12,7 @@ func main() {
 	if len(os.Args) > 1 {
 		dir = os.Args[1]
 	}
-	if err := cli.GenerateDocs(dir); err != nil {
+	if err := generateDocs(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)
 		os.Exit(1)
 	}

@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
 	"github.com/spf13/cobra/doc"
 )
@@ -15,11 +16,11 @@ import (
 // staleness test can compare them.
 var docsDate = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-// GenerateDocs writes the Markdown command reference to dir/reference and
+// generateDocs writes the Markdown command reference to dir/reference and
 // the man pages to dir/man, replacing what was there.
-func GenerateDocs(dir string) error {
+func generateDocs(dir string) error {
 	s, _, _, _ := iostreams.Test()
-	root := NewCmdRoot(&Factory{IO: s, Now: time.Now})
+	root := cli.NewCmdRoot(&cli.Factory{IO: s, Now: time.Now})
 	root.DisableAutoGenTag = true
 	// cobra adds the completion command at Execute; add it now so it is documented.
 	root.InitDefaultCompletionCmd()
