@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -38,6 +40,23 @@ func testMain() int {
 	config.SystemFile = os.Getenv("GATEHOUSE_TEST_SYSTEM_CONFIG")
 	// Retries against a failing endpoint pause briefly, not for seconds.
 	support.TestOnlyRetryDelay = 10 * time.Millisecond
+	// GATEHOUSE_TEST_CRASH=STEP kills the process abruptly (SIGKILL, no
+	// deferred cleanup) at a step of issuing a credential (generated,
+	// delivered, committed) or inside a transaction just before its commit
+	// (before-commit:ACTION).
+	if at := os.Getenv("GATEHOUSE_TEST_CRASH"); at != "" {
+		crash := func() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
+		support.TestOnlyStep = func(step string) {
+			if step == at {
+				crash()
+			}
+		}
+		sqlite.TestOnlyBeforeCommit = func(action string) {
+			if "before-commit:"+action == at {
+				crash()
+			}
+		}
+	}
 	now := time.Now
 	if s := os.Getenv("GATEHOUSE_TEST_NOW"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)

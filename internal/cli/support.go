@@ -267,6 +267,13 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Complete an envelope delivery a crash interrupted after its commit.
+			svc := &support.Service{DB: db, Now: f.Now}
+			if done, err := svc.Recover(cmd.Context()); err != nil {
+				return err
+			} else if done {
+				f.IO.Info("completed an interrupted delivery: the envelope file is in place")
+			}
 			st, err := db.SupportState(cmd.Context())
 			if err != nil {
 				return err

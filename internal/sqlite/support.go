@@ -79,6 +79,10 @@ type SupportState struct {
 	AccountID   int64
 	LastLogon   time.Time
 	LastLogonBy string
+	// EnvelopePath and EnvelopeSHA256 describe the live credential's
+	// envelope file ("" when it was not written to a file).
+	EnvelopePath   string
+	EnvelopeSHA256 string
 }
 
 // AccountName is the support account's full name in this store.
@@ -104,13 +108,14 @@ func (tx *Tx) supportState() (SupportState, error) {
 	c := &st.Credential
 	c.AccountName = st.AccountName()
 	var enabled int
-	var lastAt, lastBy, hash, reqID, issued, expires, first sql.NullString
+	var lastAt, lastBy, hash, reqID, issued, expires, first, envPath, envSHA sql.NullString
 	var reset sql.NullInt64
 	err = tx.tx.QueryRowContext(tx.ctx, `SELECT u.id, u.name, u.enabled, u.last_signin_at, u.last_signin_by,
-			c.password_hash, c.request_id, c.issued_at, c.expires_at, c.reset_after_use, c.first_logon_at
+			c.password_hash, c.request_id, c.issued_at, c.expires_at, c.reset_after_use, c.first_logon_at,
+			c.envelope_path, c.envelope_sha256
 		FROM users u LEFT JOIN support_credentials c ON c.user_id = u.id
 		WHERE u.kind = 'support'`).Scan(&st.AccountID, &c.AccountName, &enabled, &lastAt, &lastBy,
-		&hash, &reqID, &issued, &expires, &reset, &first)
+		&hash, &reqID, &issued, &expires, &reset, &first, &envPath, &envSHA)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
@@ -124,6 +129,7 @@ func (tx *Tx) supportState() (SupportState, error) {
 		c.PasswordHash, c.RequestID = hash.String, reqID.String
 		c.IssuedAt, c.ExpiresAt, c.FirstLogonAt = parseNullTime(issued), parseNullTime(expires), parseNullTime(first)
 		c.ResetAfterUse = time.Duration(reset.Int64) * time.Second
+		st.EnvelopePath, st.EnvelopeSHA256 = envPath.String, envSHA.String
 	}
 	return st, nil
 }
@@ -196,8 +202,10 @@ type NewCredential struct {
 	ExpiresAt         time.Time
 	ResetAfterUse     time.Duration
 	EnvelopeSHA256    string
-	Recipients        []string // fingerprints
-	DeliveredTo       []string
+	// EnvelopePath is the absolute path of the envelope file, "" if none.
+	EnvelopePath string
+	Recipients   []string // fingerprints
+	DeliveredTo  []string
 }
 
 // CommitSupportRequest commits a requested credential: it creates or
@@ -253,13 +261,13 @@ func (tx *Tx) commitCredential(c NewCredential, grant bool) (*gatehouse.NewEvent
 		return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the support account was disabled while the new credential was being delivered; nothing was committed")
 	}
 	_, err = tx.tx.ExecContext(tx.ctx, `INSERT INTO support_credentials
-			(user_id, password_hash, request_id, issued_at, expires_at, reset_after_use, first_logon_at, envelope_sha256)
-		VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+			(user_id, password_hash, request_id, issued_at, expires_at, reset_after_use, first_logon_at, envelope_sha256, envelope_path)
+		VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, request_id = excluded.request_id,
 			issued_at = excluded.issued_at, expires_at = excluded.expires_at, reset_after_use = excluded.reset_after_use,
-			first_logon_at = NULL, envelope_sha256 = excluded.envelope_sha256`,
+			first_logon_at = NULL, envelope_sha256 = excluded.envelope_sha256, envelope_path = excluded.envelope_path`,
 		st.AccountID, c.PasswordHash, c.RequestID, audit.FormatTime(c.IssuedAt), audit.FormatTime(c.ExpiresAt),
-		int64(c.ResetAfterUse/time.Second), c.EnvelopeSHA256)
+		int64(c.ResetAfterUse/time.Second), c.EnvelopeSHA256, c.EnvelopePath)
 	if err != nil {
 		return nil, err
 	}

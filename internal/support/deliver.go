@@ -16,28 +16,32 @@ import (
 )
 
 // stagedFile is an envelope written to a temporary file beside its
-// destination, not yet in place. Commit renames it over the destination
-// (atomic on one file system); Abort removes it.
+// destination, not yet in place. publish renames it over the destination
+// (atomic on one file system); abort removes it.
 type stagedFile struct {
 	tmp, dst string
 }
 
-// stageFile writes data to a new 0600 temporary file in dst's directory and
-// syncs it, so that the later rename publishes a complete file or nothing.
-func stageFile(dst string, data []byte) (*stagedFile, error) {
-	dir := filepath.Dir(dst)
+// stagedName is where the envelope of request requestID waits beside dst.
+// It is derived from the request, so that a delivery interrupted after the
+// commit can be found and completed (Recover).
+func stagedName(dst, requestID string) string {
+	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+"."+requestID+".tmp")
+}
+
+// stageFile writes data to a new 0600 file beside dst and syncs it, so that
+// the later rename publishes a complete file or nothing.
+func stageFile(dst, requestID string, data []byte) (*stagedFile, error) {
 	if st, err := os.Stat(dst); err == nil && st.IsDir() {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "cannot write the envelope to %s: it is a directory", dst)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".tmp-*")
+	tmp := stagedName(dst, requestID)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", dst, unwrapPath(err))
 	}
-	s := &stagedFile{tmp: f.Name(), dst: dst}
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
+	s := &stagedFile{tmp: tmp, dst: dst}
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -51,10 +55,9 @@ func stageFile(dst string, data []byte) (*stagedFile, error) {
 	return s, nil
 }
 
-func (s *stagedFile) commit() error {
+func (s *stagedFile) publish() error {
 	if err := os.Rename(s.tmp, s.dst); err != nil {
-		s.abort()
-		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", s.dst, unwrapPath(err))
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot put the envelope in place at %s: %v", s.dst, unwrapPath(err))
 	}
 	// Sync the directory so the rename itself survives a crash.
 	if d, err := os.Open(filepath.Dir(s.dst)); err == nil {
@@ -134,5 +137,3 @@ func postOnce(ctx context.Context, client *http.Client, endpoint string, data []
 	return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests,
 		fmt.Errorf("the endpoint answered %s", resp.Status)
 }
-
-func removeFile(path string) { os.Remove(path) }

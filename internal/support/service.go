@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -84,6 +85,9 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 		return nil, err
 	}
 	defer unlock()
+	if _, err := s.recoverLocked(ctx); err != nil {
+		return nil, err
+	}
 
 	st, err := s.DB.SupportState(ctx)
 	if err != nil {
@@ -139,7 +143,7 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 	}
 	step("generated")
 
-	delivered, err := s.deliver(ctx, st.Settings, sealed, o)
+	delivered, err := s.deliver(ctx, st.Settings, sealed, env.RequestID, o)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +157,7 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 		Actor: o.Actor, Action: action, Reason: o.Reason, PreviousRequestID: c.RequestID,
 		PasswordHash: hash, RequestID: env.RequestID, IssuedAt: env.IssuedAt, ExpiresAt: env.ExpiresAt,
 		ResetAfterUse: time.Duration(st.Settings.ResetAfterUse), EnvelopeSHA256: sealed.SHA256,
-		Recipients: fps, DeliveredTo: delivered.where,
+		Recipients: fps, DeliveredTo: delivered.where, EnvelopePath: delivered.path,
 	}
 	if action == "support.rotate" {
 		nc.Actor = gatehouse.ActorSystem
@@ -162,10 +166,15 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 		_, err = s.DB.CommitSupportRequest(ctx, nc)
 	}
 	if err != nil {
-		delivered.undo()
+		delivered.abort()
 		return nil, err
 	}
 	step("committed")
+	// Committed: put the envelope file in place. Should this fail, or the
+	// process die here, Recover completes it on the next support command.
+	if err := delivered.publish(); err != nil {
+		return nil, err
+	}
 	res.Issued = true
 	res.RequestID, res.IssuedAt, res.ExpiresAt = env.RequestID, &env.IssuedAt, &env.ExpiresAt
 	res.LoginURL, res.Recipients, res.EnvelopeSHA256, res.DeliveredTo = env.LoginURL, fps, sealed.SHA256, delivered.where
@@ -194,33 +203,29 @@ func generateAndSeal(env *Envelope, recipients []age.Recipient, armor bool) (str
 	return hash, sealed, nil
 }
 
-// delivery records where an envelope went, and how to take back what can
-// be taken back if the commit then fails.
+// delivery records where an envelope went, and the staged file still to be
+// put in place once the credential is committed.
 type delivery struct {
-	where []string
-	file  string
+	where  []string
+	staged *stagedFile
+	path   string // absolute path of the envelope file, "" if none
 }
 
-// undo removes an envelope file whose credential was not committed: it
-// holds a password that never worked. Stdout and the endpoint cannot be
-// recalled; what they got is equally inert.
-func (d delivery) undo() {
-	if d.file != "" {
-		removeFile(d.file)
-	}
-}
-
-// deliver hands the envelope over: the file is staged first, then the
-// endpoint (if configured) must accept it, then the file is put in place.
-// Any failure leaves no new file behind.
-func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, sealed Sealed, o IssueOptions) (delivery, error) {
+// deliver hands the envelope over before anything is committed: the file
+// is staged (written and synced beside its destination, not yet in place),
+// the endpoint (if configured) must accept it, and stdout gets it if asked.
+// Any failure leaves nothing behind.
+func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, sealed Sealed, requestID string, o IssueOptions) (delivery, error) {
 	var d delivery
-	var staged *stagedFile
 	if o.Out != "" && o.Out != "-" {
-		var err error
-		if staged, err = stageFile(o.Out, sealed.Data); err != nil {
+		abs, err := filepath.Abs(o.Out)
+		if err != nil {
+			return d, gatehouse.Errorf(gatehouse.EINVALID, "--out %s: %v", o.Out, err)
+		}
+		if d.staged, err = stageFile(abs, requestID, sealed.Data); err != nil {
 			return d, err
 		}
+		d.path = abs
 	}
 	if set.Endpoint != "" {
 		client := s.HTTP
@@ -228,18 +233,13 @@ func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, se
 			client = &http.Client{}
 		}
 		if err := post(ctx, client, set.Endpoint, sealed.Data, o.Armor, time.Duration(set.EndpointTimeout)); err != nil {
-			if staged != nil {
-				staged.abort()
-			}
+			d.abort()
 			return d, err
 		}
 		d.where = append(d.where, "endpoint")
 	}
-	if staged != nil {
-		if err := staged.commit(); err != nil {
-			return d, err
-		}
-		d.where, d.file = append(d.where, "file:"+o.Out), o.Out
+	if d.staged != nil {
+		d.where = append(d.where, "file:"+o.Out)
 	} else if o.Out == "-" || set.Endpoint == "" {
 		if _, err := o.Stdout.Write(sealed.Data); err != nil {
 			return d, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to stdout: %v", err)
@@ -247,6 +247,21 @@ func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, se
 		d.where = append(d.where, "stdout")
 	}
 	return d, nil
+}
+
+// abort removes a staged file whose credential was not committed.
+func (d delivery) abort() {
+	if d.staged != nil {
+		d.staged.abort()
+	}
+}
+
+// publish puts the staged file in place, after the commit.
+func (d delivery) publish() error {
+	if d.staged == nil {
+		return nil
+	}
+	return d.staged.publish()
 }
 
 // lock serialises requests and rotations across processes with an
