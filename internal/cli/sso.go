@@ -16,11 +16,11 @@ and the sign-in gate the server uses. Changing a setting alters no existing
 account. See docs/sso-and-provisioning.md.`),
 	})
 	cmd.AddCommand(
-		newCmdSSOFlag(f, "allow", sqliteSSOAllow, "Allow users to sign in with the identity provider",
+		newCmdSSOFlag(f, "allow", sqlite.SettingSSOAllow, "Allow users to sign in with the identity provider",
 			`Allow (on) or stop (off) sign-in with the identity provider. SSO cannot be turned off while it is required. Turning it off leaves auto-create as it is, but inert.`),
-		newCmdSSOFlag(f, "require", sqliteSSORequire, "Require SSO: local password login only for exempt users",
+		newCmdSSOFlag(f, "require", sqlite.SettingSSORequire, "Require SSO: local password login only for exempt users",
 			`Require SSO (on): local password login is refused (sso_required) except for users exempted with 'sso exempt add'. Keep a break-glass MSP admin exempt. Needs SSO allowed.`),
-		newCmdSSOFlag(f, "auto-create", sqliteSSOAutoCreate, "Create accounts on first successful SSO sign-in",
+		newCmdSSOFlag(f, "auto-create", sqlite.SettingSSOAutoCreate, "Create accounts on first successful SSO sign-in",
 			`Turn automatic user creation on or off. On: the first successful SSO sign-in of an unknown identity creates an account, once, with no roles, scopes, group access, organisation visibility or admin status. Needs SSO allowed. Turning it off removes or changes nobody.`),
 		newCmdSSOExempt(f),
 		newCmdSSOIdP(f),
@@ -30,13 +30,6 @@ account. See docs/sso-and-provisioning.md.`),
 	)
 	return cmd
 }
-
-// The setting keys, named here so the CLI does not spell store internals.
-var (
-	sqliteSSOAllow      = "sso.allow"
-	sqliteSSORequire    = "sso.require"
-	sqliteSSOAutoCreate = "sso.auto_create"
-)
 
 // onOff reads the single on|off argument.
 func onOff(cmd *cobra.Command, args []string) (bool, error) {
@@ -62,7 +55,7 @@ func newCmdSSOFlag(f *Factory, name, key, short, long string) *cobra.Command {
 				"sso "+name+" is now "+args[0], "sso "+name+" was already "+args[0]+"; nothing changed"); err != nil {
 				return err
 			}
-			if key == sqliteSSORequire && on {
+			if key == sqlite.SettingSSORequire && on {
 				f.warnNoBreakGlass(cmd)
 			}
 			return nil

@@ -68,6 +68,30 @@ func (fl *issueFlags) check(f *Factory) error {
 	return nil
 }
 
+// issue runs a request or rotation with the delivery flags and reports it.
+// Everything that can be refused up front is checked before the store is
+// opened, let alone a password generated.
+func (f *Factory) issue(cmd *cobra.Command, fl issueFlags, o support.IssueOptions,
+	run func(*support.Service, context.Context, support.IssueOptions) (*support.IssueResult, error)) error {
+	if err := fl.check(f); err != nil {
+		return err
+	}
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	svc, err := f.supportService(cmd.Context())
+	if err != nil {
+		return err
+	}
+	o.Out, o.Stdout, o.Armor = fl.out, f.IO.Out, fl.armor
+	res, err := run(svc, cmd.Context(), o)
+	if err != nil {
+		return err
+	}
+	return f.reportIssue(p, res)
+}
+
 // reportIssue prints the result of a request or rotation: on stdout, unless
 // the envelope itself went there, when only the one-line summary on stderr
 // is printed. With -q a success prints nothing.
@@ -125,27 +149,10 @@ previous password. Not available in cloud mode.`),
 			if err != nil {
 				return err
 			}
-			if err := fl.check(f); err != nil {
-				return err
-			}
 			if err := checkReason(reason); err != nil {
 				return err
 			}
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			svc, err := f.supportService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := svc.Request(cmd.Context(), support.IssueOptions{
-				Actor: f.Actor(), Reason: reason, TTL: d, Out: fl.out, Stdout: f.IO.Out, Armor: fl.armor,
-			})
-			if err != nil {
-				return err
-			}
-			return f.reportIssue(p, res)
+			return f.issue(cmd, fl, support.IssueOptions{Actor: f.Actor(), Reason: reason, TTL: d}, (*support.Service).Request)
 		},
 	}
 	fl.register(cmd)
@@ -173,24 +180,7 @@ system.`),
 			if err != nil {
 				return err
 			}
-			if err := fl.check(f); err != nil {
-				return err
-			}
-			p, err := f.Printer()
-			if err != nil {
-				return err
-			}
-			svc, err := f.supportService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := svc.Rotate(cmd.Context(), support.IssueOptions{
-				Actor: gatehouse.ActorSystem, IfOlderThan: d, Out: fl.out, Stdout: f.IO.Out, Armor: fl.armor,
-			})
-			if err != nil {
-				return err
-			}
-			return f.reportIssue(p, res)
+			return f.issue(cmd, fl, support.IssueOptions{Actor: gatehouse.ActorSystem, IfOlderThan: d}, (*support.Service).Rotate)
 		},
 	}
 	fl.register(cmd)

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gatehouse-dev/gatehouse/internal/password"
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -31,30 +32,39 @@ credential_expired, wrong_password.`),
 			if err := gatehouse.ValidateTechnician(technician); err != nil {
 				return err
 			}
-			pw, err := readPassword(f)
-			if err != nil {
-				return err
-			}
-			defer password.Wipe(pw)
-			p, db, err := f.PrinterAndStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := db.SupportLogon(cmd.Context(), technician, pw)
-			if err != nil {
-				return err
-			}
-			if err := p.Object(res); err != nil {
-				return err
-			}
-			if !res.Allowed {
-				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "support logon refused: %s", res.Reason)
-			}
-			return nil
+			return f.logon(cmd, "support logon", func(db *sqlite.DB, pw []byte) (any, bool, string, error) {
+				res, err := db.SupportLogon(cmd.Context(), technician, pw)
+				return res, res.Allowed, string(res.Reason), err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&technician, "technician", "", "the vendor technician's ID (recorded in the audit trail)")
 	return cmd
+}
+
+// logon reads a password from stdin, has the store decide with it, wipes
+// it, and prints the decision; a refusal exits 1.
+func (f *Factory) logon(cmd *cobra.Command, what string, decide func(*sqlite.DB, []byte) (result any, allowed bool, reason string, err error)) error {
+	pw, err := readPassword(f)
+	if err != nil {
+		return err
+	}
+	defer password.Wipe(pw)
+	p, db, err := f.PrinterAndStore(cmd.Context())
+	if err != nil {
+		return err
+	}
+	res, allowed, reason, err := decide(db, pw)
+	if err != nil {
+		return err
+	}
+	if err := p.Object(res); err != nil {
+		return err
+	}
+	if !allowed {
+		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "%s refused: %s", what, reason)
+	}
+	return nil
 }
 
 // readPassword reads one line from stdin, without echo on a terminal. The

@@ -352,26 +352,10 @@ user who is not exempt is refused (sso_required). Success and refusal are
 audited; a refusal exits 1.`),
 		Args: exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pw, err := readPassword(f)
-			if err != nil {
-				return err
-			}
-			defer password.Wipe(pw)
-			p, db, err := f.PrinterAndStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := db.LocalLogin(cmd.Context(), args[0], pw)
-			if err != nil {
-				return err
-			}
-			if err := p.Object(res); err != nil {
-				return err
-			}
-			if !res.Allowed() {
-				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "login refused: %s", res.Reason)
-			}
-			return nil
+			return f.logon(cmd, "login", func(db *sqlite.DB, pw []byte) (any, bool, string, error) {
+				res, err := db.LocalLogin(cmd.Context(), args[0], pw)
+				return res, res.Allowed(), string(res.Reason), err
+			})
 		},
 	}
 }

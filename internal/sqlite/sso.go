@@ -26,6 +26,13 @@ const (
 			in_idp, auth_complete, auth_expired, decision, reason, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
+// The SSO flags SetSSOFlag changes.
+const (
+	SettingSSOAllow      = settingSSOAllow
+	SettingSSORequire    = settingSSORequire
+	SettingSSOAutoCreate = settingSSOAutoCreate
+)
+
 const (
 	settingSSOAllow      = "sso.allow"
 	settingSSORequire    = "sso.require"
