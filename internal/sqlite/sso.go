@@ -266,6 +266,11 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 // LocalLogin decides a local password login — the path that required SSO
 // closes — and audits it either way.
 func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.SignInResult, error) {
+	// The name is recorded even when no such user exists: it must be fit
+	// for the audit trail.
+	if err := gatehouse.ValidateActor(ref); err != nil {
+		return gatehouse.SignInResult{}, gatehouse.Errorf(gatehouse.EINVALID, "invalid user: use 1 to 128 printable characters")
+	}
 	var u gatehouse.User
 	var hash string
 	var found bool
