@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"context"
+	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"filippo.io/age"
+	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
 // buildTools builds the gatehouse binary and the bare-query floor once.
@@ -58,4 +64,79 @@ func BenchmarkProcessBareQuery(b *testing.B) {
 		rss = max(rss, runProcess(b, bare, store))
 	}
 	b.ReportMetric(float64(rss)/1024, "peak-MB")
+}
+
+// BenchmarkProcessSupportRequest: `gatehouse support request` as a whole
+// process. Compare with password.BenchmarkHash, argon2id alone (goal:
+// overhead at most 15 ms).
+func BenchmarkProcessSupportRequest(b *testing.B) {
+	gatehouse, _, store := buildTools(b)
+	id, _ := age.GenerateX25519Identity()
+	for _, args := range [][]string{
+		{"support", "recipients", "add", id.Recipient().String()},
+		{"server", "configure", "--external-address", "vsa.example.com", "--port", "443"},
+	} {
+		runProcess(b, gatehouse, append([]string{"--store", store, "-q"}, args...)...)
+	}
+	out := filepath.Join(b.TempDir(), "envelope.age")
+	b.ResetTimer()
+	for range b.N {
+		runProcess(b, gatehouse, "--store", store, "-q", "support", "request", "--out", out)
+	}
+}
+
+// bigStore is a store with 100,000 users (a tenth of them pending) and a
+// trail of 1,000,000 events, made once per benchmark run.
+func bigStore(b *testing.B, store string) {
+	b.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, store, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.AppendSynthetic(ctx, 1000000, gatehouse.NewEvent{Actor: "alice", Action: "sso.signin",
+		Target: "u@example.com", Outcome: gatehouse.OutcomeSuccess}); err != nil {
+		b.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		`WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000)
+		 INSERT INTO users (name, kind, email, created_at, created_via, created_by)
+		 SELECT 'u' || x || '@example.com', 'sso', 'u' || x || '@example.com',
+		        strftime('%Y-%m-%dT%H:%M:%S.000000000Z', 'now', '-' || (x % 400) || ' hours'), 'auto', 'bench' FROM n`,
+		`INSERT INTO user_roles (user_id, role_id) SELECT id, (SELECT id FROM roles WHERE name = 'Master') FROM users WHERE id % 10 != 0`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProcessLargeQueries: on 1,000,000 events and 100,000 users, the
+// queries an operator or cron runs most, each as a whole process (goal:
+// within 1.5× of the read command, sso status, on the same store).
+func BenchmarkProcessLargeQueries(b *testing.B) {
+	gatehouse, _, store := buildTools(b)
+	bigStore(b, store)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"SSOStatus", []string{"sso", "status"}},
+		{"AuditListSinceLimit50", []string{"audit", "list", "--since", "1h", "--limit", "50", "-o", "jsonl"}},
+		{"UsersPending", []string{"users", "pending", "--older-than", "300h", "-o", "jsonl"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var rss int64
+			for range b.N {
+				rss = max(rss, runProcess(b, gatehouse, append([]string{"--store", store}, c.args...)...))
+			}
+			b.ReportMetric(float64(rss)/1024, "peak-MB")
+		})
+	}
 }
