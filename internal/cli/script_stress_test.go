@@ -33,6 +33,7 @@ func cmdStress(ts *testscript.TestScript, neg bool, args []string) {
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command("gatehouse", args...)
 		cmd.Env = env
+		cmd.Dir = ts.Getenv("WORK") // envelopes go to the script's directory
 		var stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = nil, &stderr
 		err := cmd.Run()
