@@ -149,6 +149,9 @@ previous password. Not available in cloud mode.`),
 			if err != nil {
 				return err
 			}
+			if d > 0 && d < time.Minute {
+				return usageError("--ttl %s is too short: at least 1m, as for support.ttl", gatehouse.FormatDuration(d))
+			}
 			if err := checkReason(reason); err != nil {
 				return err
 			}
