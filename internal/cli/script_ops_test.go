@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"errors"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,14 +62,7 @@ func cmdJobs(ts *testscript.TestScript, neg bool, args []string) {
 			continue
 		}
 		ran++
-		err := ts.Exec("sh", "-c", job)
-		got := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			got = ee.ExitCode()
-		} else if err != nil {
-			ts.Fatalf("%s: %v", job, err)
-		}
+		got := exitStatus(ts, job, ts.Exec("sh", "-c", job))
 		if got != want {
 			ts.Fatalf("job %q exited %d, want %d\nstdout: %s\nstderr: %s", job, got, want, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
 		}

@@ -202,17 +202,23 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	got := 0
-	if err := ts.Exec(args[1], args[2:]...); err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			ts.Fatalf("%s: %v", args[1], err)
-		}
-		got = ee.ExitCode()
-	}
-	if got != want {
+	if got := exitStatus(ts, args[1], ts.Exec(args[1], args[2:]...)); got != want {
 		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 	}
+}
+
+// exitStatus is the exit status of a program run by ts.Exec; an error that
+// is not an exit status (the program could not start) fails the script.
+func exitStatus(ts *testscript.TestScript, name string, err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	ts.Fatalf("%s: %v", name, err)
+	return -1
 }
 
 // sleep DURATION pauses the script (for --follow's polling).

@@ -127,8 +127,7 @@ func newCmdSSOIdP(f *Factory) *cobra.Command {
 }
 
 func validateIssuer(s string) error {
-	id := gatehouse.Identity{Issuer: s, Subject: "x"}
-	if err := id.Validate(); err != nil {
+	if err := gatehouse.ValidateText("issuer", s, 512); err != nil {
 		return err
 	}
 	if _, err := gatehouse.ParseSupportEndpoint(s); err != nil {
@@ -225,7 +224,7 @@ and what to change) or unknown.`),
 		Example: `  gatehouse sso explain ann@example.com`,
 		Args:    exactArgs(1, "EMAIL|SUBJECT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := (&gatehouse.Identity{Issuer: "x", Subject: args[0]}).Validate(); err != nil {
+			if err := gatehouse.ValidateText("email or subject", args[0], 255); err != nil {
 				return err
 			}
 			p, db, err := f.PrinterAndStore(cmd.Context())

@@ -280,18 +280,15 @@ func supportStatus(st *sqlite.SupportState, now time.Time) gatehouse.SupportStat
 	c := st.Credential
 	s := gatehouse.SupportStatus{
 		Mode: st.Mode, Account: c.AccountName, Exists: c.AccountExists, Enabled: c.Enabled,
-		HasCredential: c.HasCredential, Settings: st.Settings, Recipients: []string{},
+		HasCredential: c.HasCredential, Settings: st.Settings, Recipients: st.Fingerprints(),
 	}
 	if st.ServerOK {
 		s.LoginURL = st.Server.LoginURL()
 	}
-	for _, r := range st.Recipients {
-		s.Recipients = append(s.Recipients, r.Fingerprint)
-	}
 	if c.HasCredential {
 		exp := c.EffectiveExpiry()
 		s.RequestID, s.IssuedAt, s.ExpiresAt = c.RequestID, timePtr(c.IssuedAt), &exp
-		s.CredentialAge = gatehouse.FormatDuration(now.Sub(c.IssuedAt).Truncate(time.Second))
+		s.CredentialAge = gatehouse.Age(now, c.IssuedAt)
 		s.Expired = !now.Before(exp)
 		s.FirstLogonAt = timePtr(c.FirstLogonAt)
 	}

@@ -88,16 +88,9 @@ func openInput(f *Factory, name string) (*os.File, func(), error) {
 	}
 	file, err := os.Open(name)
 	if err != nil {
-		return nil, nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", name, unwrapPathErr(err))
+		return nil, nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", name, gatehouse.PathCause(err))
 	}
 	return file, func() { file.Close() }, nil
-}
-
-func unwrapPathErr(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 var recipientColumns = []string{"FINGERPRINT", "KIND", "COMMENT", "ADDED", "BY"}

@@ -84,7 +84,7 @@ visibility. --created-since and --older-than bound their creation time;
 				n++
 				created := u.CreatedAt.UTC().Format(time.RFC3339)
 				if pending {
-					age := gatehouse.FormatDuration(now.Sub(u.CreatedAt).Truncate(time.Second))
+					age := gatehouse.Age(now, u.CreatedAt)
 					return l.Add(u, strconv.FormatInt(u.ID, 10), u.Name, u.Email, created, u.CreatedVia, age)
 				}
 				return l.Add(u, strconv.FormatInt(u.ID, 10), u.Name, u.Kind, u.Email, yesNo(u.Enabled), yesNo(u.MSPAdmin),

@@ -38,8 +38,6 @@ type Config struct {
 	Actor   string
 	NoColor bool
 	Quiet   bool
-	// Files are the configuration files that were read, in order.
-	Files []string
 }
 
 // file is the configuration file's schema. Decoding is strict: an unknown
@@ -103,7 +101,6 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		if err := v.MergeConfigMap(m); err != nil {
 			return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "config file %s: %v", name, err)
 		}
-		cfg.Files = append(cfg.Files, name)
 	}
 	cfg.Store = v.GetString("store")
 	cfg.Output = v.GetString("output")
@@ -124,7 +121,7 @@ func readFile(name string, required bool) (map[string]any, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "config file %s: %v", name, unwrapPathError(err))
+		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "config file %s: %v", name, gatehouse.PathCause(err))
 	}
 	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -155,14 +152,6 @@ func readFile(name string, required bool) (map[string]any, error) {
 		m["quiet"] = *f.Quiet
 	}
 	return m, nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // yamlError shortens yaml.v3's messages ("yaml: line 3: field stroe not

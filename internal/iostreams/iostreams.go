@@ -58,9 +58,6 @@ func Test() (s *IOStreams, in, out, errOut *bytes.Buffer) {
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
 
-// SetStdoutTTY overrides terminal detection (tests).
-func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
-
 // IsStderrTTY reports whether stderr is a terminal: progress is shown only then.
 func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
 

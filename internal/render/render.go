@@ -283,7 +283,7 @@ func orderedFields(v any) ([][2]string, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return [][2]string{{"value", Cell(json.RawMessage(b))}}, nil
+		return [][2]string{{"value", cell(json.RawMessage(b))}}, nil
 	}
 	var fields [][2]string
 	for dec.More() {
@@ -295,7 +295,7 @@ func orderedFields(v any) ([][2]string, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, err
 		}
-		fields = append(fields, [2]string{k.(string), Cell(raw)})
+		fields = append(fields, [2]string{k.(string), cell(raw)})
 	}
 	return fields, nil
 }
@@ -316,8 +316,8 @@ func flatten(prefix string, fields [][2]string) [][2]string {
 	return out
 }
 
-// Cell renders a JSON value as table text.
-func Cell(raw json.RawMessage) string {
+// cell renders a JSON value as table text.
+func cell(raw json.RawMessage) string {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s

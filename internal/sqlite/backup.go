@@ -33,7 +33,7 @@ func (db *DB) Backup(ctx context.Context, actor, path string) (BackupInfo, error
 		return BackupInfo{}, gatehouse.Errorf(gatehouse.EINVALID, "%s already exists; refusing to overwrite it", abs)
 	}
 	if err != nil {
-		return BackupInfo{}, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create %s: %v", abs, unwrapPathError(err))
+		return BackupInfo{}, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create %s: %v", abs, gatehouse.PathCause(err))
 	}
 	f.Close()
 	info := BackupInfo{Path: abs}

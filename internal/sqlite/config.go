@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -26,12 +25,9 @@ func (db *DB) ServerConfig(ctx context.Context) (gatehouse.ServerConfig, error) 
 		}
 		cred := st.Credential
 		c.Support = gatehouse.SupportConfig{SupportSettings: st.Settings, Account: cred.AccountName,
-			Enabled: cred.AccountExists && cred.Enabled, HasCredential: cred.HasCredential, Recipients: []string{}}
+			Enabled: cred.AccountExists && cred.Enabled, HasCredential: cred.HasCredential, Recipients: st.Fingerprints()}
 		if cred.HasCredential {
-			c.Support.CredentialAge = gatehouse.FormatDuration(tx.now.Sub(cred.IssuedAt).Truncate(time.Second))
-		}
-		for _, r := range st.Recipients {
-			c.Support.Recipients = append(c.Support.Recipients, r.Fingerprint)
+			c.Support.CredentialAge = gatehouse.Age(tx.now, cred.IssuedAt)
 		}
 		if c.License, err = tx.license(); err != nil {
 			return err
@@ -46,7 +42,7 @@ func (db *DB) ServerConfig(ctx context.Context) (gatehouse.ServerConfig, error) 
 			return err
 		}
 		if t := parseNullTime(oldest); !t.IsZero() {
-			c.Users.OldestPendingAge = gatehouse.FormatDuration(tx.now.Sub(t).Truncate(time.Second))
+			c.Users.OldestPendingAge = gatehouse.Age(tx.now, t)
 		}
 		return nil
 	})

@@ -185,12 +185,12 @@ func probe(path string) (fileState, error) {
 		return fileMissing, nil
 	}
 	if err != nil {
-		return 0, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s: %v", path, unwrapPathError(err))
+		return 0, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s: %v", path, gatehouse.PathCause(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot read store %s: %v", path, unwrapPathError(err))
+		return 0, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot read store %s: %v", path, gatehouse.PathCause(err))
 	}
 	if st.IsDir() {
 		return 0, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store %s is a directory, not a gatehouse store", path)
@@ -205,14 +205,6 @@ func probe(path string) (fileState, error) {
 	return fileSQLite, nil
 }
 
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 // createFile creates an empty store file with mode 0600 and, when missing,
 // its parent directory with mode 0700. The store's permissions are the
 // security boundary, so they are set at creation, never loosened later.
@@ -220,7 +212,7 @@ func createFile(path string) error {
 	dir := filepath.Dir(path)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create directory %s: %v", dir, unwrapPathError(err))
+			return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create directory %s: %v", dir, gatehouse.PathCause(err))
 		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
@@ -228,7 +220,7 @@ func createFile(path string) error {
 		return nil // another init won the race; it is a store now or soon
 	}
 	if err != nil {
-		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create store %s: %v", path, unwrapPathError(err))
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot create store %s: %v", path, gatehouse.PathCause(err))
 	}
 	return f.Close()
 }

@@ -85,6 +85,15 @@ type SupportState struct {
 	EnvelopeSHA256 string
 }
 
+// Fingerprints lists the recipients' fingerprints, in the order added.
+func (s *SupportState) Fingerprints() []string {
+	fps := make([]string, len(s.Recipients))
+	for i, r := range s.Recipients {
+		fps[i] = r.Fingerprint
+	}
+	return fps
+}
+
 // AccountName is the support account's full name in this store.
 func (s *SupportState) AccountName() string {
 	return gatehouse.SupportAccountName(s.Settings.AccountName, s.Mode, s.TenantID)

@@ -38,7 +38,7 @@ func stageFile(dst, requestID string, data []byte) (*stagedFile, error) {
 	tmp := stagedName(dst, requestID)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", dst, unwrapPath(err))
+		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", dst, gatehouse.PathCause(err))
 	}
 	s := &stagedFile{tmp: tmp, dst: dst}
 	_, err = f.Write(data)
@@ -50,14 +50,14 @@ func stageFile(dst, requestID string, data []byte) (*stagedFile, error) {
 	}
 	if err != nil {
 		s.abort()
-		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", dst, unwrapPath(err))
+		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write the envelope to %s: %v", dst, gatehouse.PathCause(err))
 	}
 	return s, nil
 }
 
 func (s *stagedFile) publish() error {
 	if err := os.Rename(s.tmp, s.dst); err != nil {
-		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot put the envelope in place at %s: %v", s.dst, unwrapPath(err))
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot put the envelope in place at %s: %v", s.dst, gatehouse.PathCause(err))
 	}
 	// Sync the directory so the rename itself survives a crash.
 	if d, err := os.Open(filepath.Dir(s.dst)); err == nil {
@@ -68,14 +68,6 @@ func (s *stagedFile) publish() error {
 }
 
 func (s *stagedFile) abort() { os.Remove(s.tmp) }
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
 
 // postAttempts bounds how often delivery to the endpoint is tried.
 const postAttempts = 3

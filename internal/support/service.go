@@ -149,10 +149,7 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 	}
 	step("delivered")
 
-	fps := make([]string, len(st.Recipients))
-	for i, r := range st.Recipients {
-		fps[i] = r.Fingerprint
-	}
+	fps := st.Fingerprints()
 	nc := sqlite.NewCredential{
 		Actor: o.Actor, Action: action, Reason: o.Reason, PreviousRequestID: c.RequestID,
 		PasswordHash: hash, RequestID: env.RequestID, IssuedAt: env.IssuedAt, ExpiresAt: env.ExpiresAt,

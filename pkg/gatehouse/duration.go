@@ -86,6 +86,12 @@ func FormatDuration(d time.Duration) string {
 	return b.String()
 }
 
+// Age is how long before now t was, to the second, as FormatDuration
+// writes it ("3d4h").
+func Age(now, t time.Time) string {
+	return FormatDuration(now.Sub(t).Truncate(time.Second))
+}
+
 // ParseTimeBound reads a --since or --until value: a duration before now
 // ("24h", "7d"), an RFC 3339 time, or a UTC date ("2026-11-01").
 func ParseTimeBound(s string, now time.Time) (time.Time, error) {

@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Code classifies an error by what the caller should do about it. Codes are
@@ -88,6 +89,17 @@ func ErrorMessage(err error) string {
 		return e.Error()
 	}
 	return "internal error: " + err.Error()
+}
+
+// PathCause returns the operating-system error inside a path error
+// ("no such file or directory"), for messages that name the path
+// themselves and need not repeat it.
+func PathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Clip shortens s to n bytes for an error message, so that a megabyte of

@@ -7,16 +7,10 @@ import (
 
 // SignInAttempt is one recorded SSO sign-in decision.
 type SignInAttempt struct {
-	Time          time.Time `json:"time"`
-	Issuer        string    `json:"issuer"`
-	Subject       string    `json:"subject"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	InIdP         bool      `json:"in_idp"`
-	AuthComplete  bool      `json:"auth_complete"`
-	AuthExpired   bool      `json:"auth_expired"`
-	Decision      string    `json:"decision"`
-	Reason        string    `json:"reason"`
+	Time time.Time `json:"time"`
+	Identity
+	Decision string `json:"decision"`
+	Reason   string `json:"reason"`
 }
 
 // ExplainFacts are what 'sso explain' answers from: the recorded attempts

@@ -46,10 +46,10 @@ type Identity struct {
 // Validate checks the identity's fields and normalises its email. A
 // malformed identity is bad input (EINVALID), not a refusal.
 func (id *Identity) Validate() error {
-	if err := checkText("issuer", id.Issuer, 512); err != nil {
+	if err := ValidateText("issuer", id.Issuer, 512); err != nil {
 		return err
 	}
-	if err := checkText("subject", id.Subject, 255); err != nil {
+	if err := ValidateText("subject", id.Subject, 255); err != nil {
 		return err
 	}
 	if id.Email != "" {
@@ -62,7 +62,9 @@ func (id *Identity) Validate() error {
 	return nil
 }
 
-func checkText(what, s string, max int) error {
+// ValidateText checks a free-text identifier (an issuer, a subject, an
+// actor): not blank, at most max bytes, UTF-8 without control characters.
+func ValidateText(what, s string, max int) error {
 	switch {
 	case strings.TrimSpace(s) == "":
 		return Errorf(EINVALID, "empty %s", what)

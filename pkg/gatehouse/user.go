@@ -94,7 +94,7 @@ func ValidateRecordName(kind, s string) error {
 // ValidateActor checks an actor name given with --actor: 1 to 128
 // printable characters. It goes into every event the command writes.
 func ValidateActor(s string) error {
-	if err := checkText("actor", s, 128); err != nil {
+	if err := ValidateText("actor", s, 128); err != nil {
 		return err
 	}
 	if strings.TrimSpace(s) != s || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
