@@ -44,7 +44,8 @@ bench:
 FUZZTIME ?= 30s
 FUZZ_TARGETS := pkg/gatehouse:FuzzNormaliseEmail pkg/gatehouse:FuzzParseDuration \
 	internal/policy:FuzzParse internal/audit:FuzzCanonicalRoundTrip \
-	internal/support:FuzzParseRecipient internal/support:FuzzParseEnvelope
+	internal/support:FuzzParseRecipient internal/support:FuzzParseEnvelope \
+	internal/render:FuzzYAML
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$pkg $$name"; \

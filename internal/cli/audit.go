@@ -104,6 +104,7 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 		columns = eventCSVColumns
 	}
 	list := p.List(columns)
+	defer list.Flush() // what came before an error is still printed
 	// Progress for long exports: only to a terminal, and only when the data
 	// itself is going elsewhere.
 	showProgress := f.IO.IsStderrTTY() && !f.IO.IsStdoutTTY() && !opts.Follow
@@ -134,6 +135,10 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 		tick := time.NewTicker(opts.PollInterval)
 		defer tick.Stop()
 		for {
+			// What is printed so far is shown before waiting for more.
+			if err := list.Flush(); err != nil {
+				return err
+			}
 			select {
 			case <-ctx.Done():
 				return list.Close()

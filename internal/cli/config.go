@@ -99,6 +99,7 @@ Policy keys (dotted, or nested under sso:, support:, …):
 			}
 			findings := policy.Check(pol, facts)
 			l := p.List(findingColumns)
+			defer l.Flush() // what came before an error is still printed
 			drift := 0
 			for _, fd := range findings {
 				result := f.IO.Color("32", "ok")

@@ -241,6 +241,7 @@ and what to change) or unknown.`),
 			}
 			f.IO.Message("%s", e.Verdict)
 			l := p.List(checkColumns)
+			defer l.Flush() // what came before an error is still printed
 			for _, c := range e.Checks {
 				if err := l.Add(c, c.Check, c.Status, c.Detail, c.Fix); err != nil {
 					return err

@@ -79,6 +79,7 @@ visibility. --created-since and --older-than bound their creation time;
 				cols = pendingColumns
 			}
 			l := p.List(cols)
+			defer l.Flush() // what came before an error is still printed
 			n := 0
 			err = db.ListUsers(cmd.Context(), filter, func(u *gatehouse.User) error {
 				n++
@@ -333,6 +334,7 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 
 func printRecords(p *render.Printer, rs []sqlite.Record) error {
 	l := p.List([]string{"NAME", "BUILTIN", "MEMBERS"})
+	defer l.Flush() // what came before an error is still printed
 	for _, r := range rs {
 		if err := l.Add(r, r.Name, yesNo(r.Builtin), strconv.Itoa(r.Members)); err != nil {
 			return err

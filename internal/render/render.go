@@ -12,9 +12,11 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -22,7 +24,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
-	"gopkg.in/yaml.v3"
 )
 
 // Format is an output format.
@@ -114,12 +115,18 @@ func (p *Printer) object(v any, flat bool) error {
 }
 
 // List starts a stream of records. columns are the table and CSV headers;
-// nil means no header (a FIELD/VALUE listing).
+// nil means no header (a FIELD/VALUE listing). Records are buffered, so a
+// long listing costs one write per 64 KiB, not one per record: Close, or
+// Flush (deferred by the caller, so that an error part-way still prints
+// what came before it), writes them out.
 func (p *Printer) List(columns []string) *List {
-	l := &List{p: p, columns: columns}
+	l := &List{p: p, w: bufio.NewWriterSize(p.w, 64<<10), columns: columns}
 	switch {
+	case p.format == JSONL:
+		l.enc = json.NewEncoder(l.w)
+		l.enc.SetEscapeHTML(false)
 	case p.format == CSV:
-		l.csv = csv.NewWriter(p.w)
+		l.csv = csv.NewWriter(l.w)
 		if columns != nil {
 			l.csv.Write(columns)
 		}
@@ -130,7 +137,7 @@ func (p *Printer) List(columns []string) *List {
 			tablewriter.WithHeaderAlignment(tw.AlignLeft),
 			tablewriter.WithRowAlignment(tw.AlignLeft),
 		}
-		l.table = tablewriter.NewTable(p.w, opts...)
+		l.table = tablewriter.NewTable(l.w, opts...)
 		if columns != nil {
 			l.table.Header(toAny(columns)...)
 		}
@@ -141,8 +148,10 @@ func (p *Printer) List(columns []string) *List {
 // List is an open stream of records; Close ends it.
 type List struct {
 	p       *Printer
+	w       *bufio.Writer
 	columns []string
 	n       int
+	enc     *json.Encoder // JSON Lines: one encoder for the whole stream
 	csv     *csv.Writer
 	table   *tablewriter.Table
 }
@@ -156,15 +165,18 @@ func (l *List) Add(v any, cells ...string) error {
 		if l.n == 0 {
 			sep = "[\n"
 		}
-		if _, err := io.WriteString(l.p.w, sep); err != nil {
+		if _, err := l.w.WriteString(sep); err != nil {
 			return err
 		}
-		return writeJSON(trimNewline{l.p.w}, v, "  ")
+		return writeJSON(trimNewline{l.w}, v, "  ")
 	case JSONL:
-		return writeJSON(l.p.w, v, "compact")
+		if err := l.enc.Encode(v); err != nil {
+			return fmt.Errorf("encode output: %w", err)
+		}
+		return nil
 	case YAML:
 		// A one-element sequence per record concatenates into one sequence.
-		return writeYAML(l.p.w, []any{v})
+		return writeYAML(l.w, []any{v})
 	case CSV:
 		return l.csv.Write(cells)
 	}
@@ -174,36 +186,40 @@ func (l *List) Add(v any, cells ...string) error {
 	for i, c := range cells {
 		cells[i] = tsvEscaper.Replace(c)
 	}
-	_, err := io.WriteString(l.p.w, strings.Join(cells, "\t")+"\n")
+	_, err := l.w.WriteString(strings.Join(cells, "\t") + "\n")
 	return err
 }
 
 // tsvEscaper keeps one record on one line and its fields apart.
 var tsvEscaper = strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
 
-// Close finishes the stream: closes the JSON array, renders the table.
+// Close finishes the stream (closes the JSON array, renders the table) and
+// writes it out.
 func (l *List) Close() error {
-	switch l.p.format {
-	case JSON:
-		closing := "\n]\n"
-		if l.n == 0 {
-			closing = "[]\n"
-		}
-		_, err := io.WriteString(l.p.w, closing)
-		return err
-	case YAML:
-		if l.n == 0 {
-			_, err := io.WriteString(l.p.w, "[]\n")
+	var err error
+	switch {
+	case l.p.format == JSON && l.n == 0:
+		_, err = l.w.WriteString("[]\n")
+	case l.p.format == JSON:
+		_, err = l.w.WriteString("\n]\n")
+	case l.p.format == YAML && l.n == 0:
+		_, err = l.w.WriteString("[]\n")
+	case l.table != nil && l.n > 0:
+		err = l.table.Render()
+	}
+	return errors.Join(err, l.Flush())
+}
+
+// Flush writes out the records added so far. Once the list is closed it
+// has nothing left to write.
+func (l *List) Flush() error {
+	if l.csv != nil {
+		l.csv.Flush()
+		if err := l.csv.Error(); err != nil {
 			return err
 		}
-	case CSV:
-		l.csv.Flush()
-		return l.csv.Error()
 	}
-	if l.table != nil && l.n > 0 {
-		return l.table.Render()
-	}
-	return nil
+	return l.w.Flush()
 }
 
 // trimNewline drops the newline that ends an encoded array element, so the
@@ -242,36 +258,6 @@ func writeJSON(w io.Writer, v any, indent string) error {
 	}
 	_, err := w.Write(out)
 	return err
-}
-
-// writeYAML writes v as YAML with the same field names and order as its
-// JSON: it is encoded to JSON and re-read as a YAML node (JSON is YAML),
-// then written in block style.
-func writeYAML(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode output: %w", err)
-	}
-	var node yaml.Node
-	if err := yaml.Unmarshal(b, &node); err != nil {
-		return fmt.Errorf("encode output: %w", err)
-	}
-	blockStyle(&node)
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(&node); err != nil {
-		return fmt.Errorf("encode output: %w", err)
-	}
-	return enc.Close()
-}
-
-// blockStyle clears the flow and quoting styles that parsing JSON left, so
-// the encoder writes idiomatic YAML and quotes only where needed.
-func blockStyle(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		blockStyle(c)
-	}
 }
 
 // orderedFields returns v's top-level JSON fields in order, each value as

@@ -12,23 +12,25 @@ import (
 )
 
 // pendingCondition is the definition of a user awaiting role assignment:
-// enabled, no role, no group access, no organisation visibility. The support
-// account (Master by construction) and MSP admins (who hold the admin status
-// itself, and whom nobody needs to review) are never pending.
-const pendingCondition = `u.enabled = 1 AND u.kind != 'support' AND u.msp_admin = 0
-	AND NOT EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id)
-	AND NOT EXISTS (SELECT 1 FROM user_groups x WHERE x.user_id = u.id)
-	AND NOT EXISTS (SELECT 1 FROM user_orgs x WHERE x.user_id = u.id)`
+// enabled, no role, no group access, no organisation visibility (ungranted,
+// kept by triggers on the link tables, schema 5). The support account (Master
+// by construction) and MSP admins (who hold the admin status itself, and whom
+// nobody needs to review) are never pending. The terms are the partial index
+// users_pending's, so the queue is read through that index.
+const pendingCondition = `u.ungranted = 1 AND u.enabled = 1 AND u.msp_admin = 0 AND u.kind != 'support'`
 
+// userSelect reads a user with its grants. An ungranted user has no role,
+// group or organisation by definition, so those lookups are skipped for the
+// users the pending queue lists.
 const userSelect = `SELECT u.id, u.name, u.kind, coalesce(u.email, ''), u.enabled, u.msp_admin,
 	u.created_at, u.created_via, u.created_by, u.last_signin_at,
 	coalesce(u.sso_issuer, ''), coalesce(u.sso_subject, ''),
 	EXISTS (SELECT 1 FROM sso_exemptions e WHERE e.user_id = u.id),
 	(` + pendingCondition + `),
-	coalesce((SELECT group_concat(r.name, char(31)) FROM user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = u.id), ''),
+	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = u.id), '') END,
 	coalesce((SELECT group_concat(r.name, char(31)) FROM user_scopes x JOIN scopes r ON r.id = x.scope_id WHERE x.user_id = u.id), ''),
-	coalesce((SELECT group_concat(r.name, char(31)) FROM user_groups x JOIN groups r ON r.id = x.group_id WHERE x.user_id = u.id), ''),
-	coalesce((SELECT group_concat(r.name, char(31)) FROM user_orgs x JOIN orgs r ON r.id = x.org_id WHERE x.user_id = u.id), '')
+	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_groups x JOIN groups r ON r.id = x.group_id WHERE x.user_id = u.id), '') END,
+	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_orgs x JOIN orgs r ON r.id = x.org_id WHERE x.user_id = u.id), '') END
 	FROM users u`
 
 type rowScanner interface{ Scan(...any) error }
