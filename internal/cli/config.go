@@ -69,7 +69,7 @@ Policy keys (dotted, or nested under sso:, support:, …):
 			if file == "" {
 				return usageError("give --policy FILE")
 			}
-			in, closeFn, err := openInput(f, file)
+			in, closeFn, err := openInput(f, "--policy", file)
 			if err != nil {
 				return err
 			}

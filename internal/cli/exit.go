@@ -58,7 +58,9 @@ func (f *Factory) handleError(cmd *cobra.Command, err error) int {
 			err = gatehouse.Wrap(gatehouse.EINVALID, err, "%s (see '%s')", gatehouse.Clip(err.Error(), 200), hint)
 		}
 	}
-	f.IO.Message("%s", iostreams.OneLine(gatehouse.ErrorMessage(err)))
+	// Messages clip what they quote; this bound is the last line of defence,
+	// so that no input can make stderr more than one short line.
+	f.IO.Message("%s", gatehouse.Clip(iostreams.OneLine(gatehouse.ErrorMessage(err)), 1000))
 	return exitCode(err)
 }
 

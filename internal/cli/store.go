@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +22,9 @@ checked. See docs/operations.md for restoring.`),
 		Example: `  gatehouse store backup /var/backups/gatehouse-$(date +%F).db`,
 		Args:    exactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := gatehouse.ValidatePath("the backup path", args[0]); err != nil {
+				return err
+			}
 			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err

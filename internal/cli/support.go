@@ -62,6 +62,11 @@ func (fl *issueFlags) register(cmd *cobra.Command) {
 // before anything is generated.
 func (fl *issueFlags) check(f *Factory) error {
 	toStdout := fl.out == "-" || fl.out == ""
+	if !toStdout {
+		if err := gatehouse.ValidatePath("--out", fl.out); err != nil {
+			return err
+		}
+	}
 	if toStdout && !fl.armor && f.IO.IsStdoutTTY() {
 		return usageError("refusing to write a binary envelope to a terminal: use --out FILE or --armor")
 	}

@@ -49,7 +49,7 @@ already present are left as they are.`),
 				if name == "-" && i > 0 {
 					return usageError("-R - (stdin) may be given only once")
 				}
-				in, closeFn, err := openInput(f, name)
+				in, closeFn, err := openInput(f, "-R", name)
 				if err != nil {
 					return err
 				}
@@ -80,11 +80,14 @@ already present are left as they are.`),
 }
 
 // openInput opens a named input file, or stdin for "-".
-func openInput(f *Factory, name string) (*os.File, func(), error) {
+func openInput(f *Factory, flag, name string) (*os.File, func(), error) {
 	if name == "-" {
 		if file, ok := f.IO.In.(*os.File); ok {
 			return file, func() {}, nil
 		}
+	}
+	if err := gatehouse.ValidatePath(flag, name); err != nil {
+		return nil, nil, err
 	}
 	file, err := os.Open(name)
 	if err != nil {

@@ -110,12 +110,20 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	if cfg.Store == "" {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "no store path: set --store or GATEHOUSE_STORE (HOME is not set, so there is no default)")
 	}
+	if err := gatehouse.ValidatePath("the store path", cfg.Store); err != nil {
+		return nil, err
+	}
 	return &cfg, nil
 }
 
 // readFile reads one configuration file strictly. A missing file is not an
 // error unless it was named explicitly.
 func readFile(name string, required bool) (map[string]any, error) {
+	if required {
+		if err := gatehouse.ValidatePath("the config file name", name); err != nil {
+			return nil, err
+		}
+	}
 	b, err := os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) && !required {
 		return nil, nil
