@@ -1,6 +1,11 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
 
 // InsertSettingForTest inserts without upsert, to provoke a unique violation.
 func (tx *Tx) InsertSettingForTest(key, value string) error {
@@ -26,4 +31,25 @@ func CreateAtVersionForTest(path string, v int) error {
 		return err
 	}
 	return db.Close()
+}
+
+// UsersQueryPlanForTest is SQLite's plan for the statement ListUsers runs
+// for f, one line per step.
+func (db *DB) UsersQueryPlanForTest(ctx context.Context, f gatehouse.UserFilter) (string, error) {
+	q, args := usersQuery(f)
+	rows, err := db.read.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
 }

@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -142,6 +144,29 @@ func TestPendingFlagFollowsGrants(t *testing.T) {
 		}
 		if drift != 0 {
 			t.Fatalf("step %d: %d user(s) with a stale ungranted flag", step, drift)
+		}
+	}
+}
+
+// TestPendingQueueUsesItsIndex: the pending queue is read from the covering
+// partial index alone, with or without an age bound, so its cost follows the
+// queue, not the user table (docs/performance.md). A column added to the
+// user query but not to the index would make every listed user a table
+// lookup; this fails first.
+func TestPendingQueueUsesItsIndex(t *testing.T) {
+	db, _ := newStore(t)
+	for _, f := range []gatehouse.UserFilter{
+		{PendingOnly: true},
+		{PendingOnly: true, CreatedUntil: time.Now()},
+		{PendingOnly: true, CreatedSince: time.Now().Add(-time.Hour)},
+	} {
+		plan, err := db.UsersQueryPlanForTest(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(plan, "\n")
+		if !strings.Contains(first, "USING COVERING INDEX users_pending") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Fatalf("filter %+v: plan\n%s\nwant the covering users_pending index and no sort", f, plan)
 		}
 	}
 }

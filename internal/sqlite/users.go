@@ -91,22 +91,7 @@ func (db *DB) User(ctx context.Context, ref string) (u gatehouse.User, err error
 
 // ListUsers calls fn for each user that f selects, oldest first, streaming.
 func (db *DB) ListUsers(ctx context.Context, f gatehouse.UserFilter, fn func(u *gatehouse.User) error) error {
-	var where []string
-	var args []any
-	if f.PendingOnly {
-		where = append(where, "("+pendingCondition+")")
-	}
-	if !f.CreatedSince.IsZero() {
-		where, args = append(where, "u.created_at >= ?"), append(args, audit.FormatTime(f.CreatedSince))
-	}
-	if !f.CreatedUntil.IsZero() {
-		where, args = append(where, "u.created_at < ?"), append(args, audit.FormatTime(f.CreatedUntil))
-	}
-	q := userSelect
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY u.created_at, u.id"
+	q, args := usersQuery(f)
 	return db.View(ctx, func(tx *Tx) error {
 		rows, err := tx.tx.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -124,6 +109,27 @@ func (db *DB) ListUsers(ctx context.Context, f gatehouse.UserFilter, fn func(u *
 		}
 		return rows.Err()
 	})
+}
+
+// usersQuery is the statement ListUsers runs for f.
+func usersQuery(f gatehouse.UserFilter) (string, []any) {
+	var where []string
+	var args []any
+	if f.PendingOnly {
+		where = append(where, "("+pendingCondition+")")
+	}
+	if !f.CreatedSince.IsZero() {
+		where, args = append(where, "u.created_at >= ?"), append(args, audit.FormatTime(f.CreatedSince))
+	}
+	if !f.CreatedUntil.IsZero() {
+		where, args = append(where, "u.created_at < ?"), append(args, audit.FormatTime(f.CreatedUntil))
+	}
+	q := userSelect
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY u.created_at, u.id"
+	return q, args
 }
 
 // NewUser is a local account to add.

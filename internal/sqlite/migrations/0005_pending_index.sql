@@ -36,8 +36,11 @@ BEGIN UPDATE users SET ungranted = (
 	AND NOT EXISTS (SELECT 1 FROM user_orgs x WHERE x.user_id = OLD.user_id)) WHERE id = OLD.user_id; END;
 
 -- The queue, oldest first. Its WHERE clause is pendingCondition's, term for
--- term, which is what lets SQLite choose this partial index.
-CREATE INDEX users_pending ON users (created_at, id)
+-- term, which is what lets SQLite choose this partial index. It covers every
+-- column userSelect reads, so listing the queue never visits the users
+-- table: it holds only the pending accounts, so covering costs little.
+CREATE INDEX users_pending ON users (created_at, id, name, kind, email, enabled, msp_admin,
+	created_via, created_by, last_signin_at, sso_issuer, sso_subject, ungranted)
 	WHERE ungranted = 1 AND enabled = 1 AND msp_admin = 0 AND kind != 'support';
 
 -- users_email_unique (schema 3) serves every lookup by email; this older
