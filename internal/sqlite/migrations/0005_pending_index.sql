@@ -7,10 +7,14 @@
 -- that changes them (including cascaded deletes); nothing else writes it.
 ALTER TABLE users ADD COLUMN ungranted INTEGER NOT NULL DEFAULT 1 CHECK (ungranted IN (0, 1));
 
-UPDATE users SET ungranted = (
-	NOT EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = users.id)
-	AND NOT EXISTS (SELECT 1 FROM user_groups x WHERE x.user_id = users.id)
-	AND NOT EXISTS (SELECT 1 FROM user_orgs x WHERE x.user_id = users.id));
+-- user_links is every grant of a role, group or organisation, by user: the
+-- one definition the flag is computed from.
+CREATE VIEW user_links AS
+	SELECT user_id FROM user_roles
+	UNION ALL SELECT user_id FROM user_groups
+	UNION ALL SELECT user_id FROM user_orgs;
+
+UPDATE users SET ungranted = NOT EXISTS (SELECT 1 FROM user_links l WHERE l.user_id = users.id);
 
 CREATE TRIGGER user_roles_granted AFTER INSERT ON user_roles
 BEGIN UPDATE users SET ungranted = 0 WHERE id = NEW.user_id AND ungranted = 1; END;
@@ -20,20 +24,11 @@ CREATE TRIGGER user_orgs_granted AFTER INSERT ON user_orgs
 BEGIN UPDATE users SET ungranted = 0 WHERE id = NEW.user_id AND ungranted = 1; END;
 
 CREATE TRIGGER user_roles_revoked AFTER DELETE ON user_roles
-BEGIN UPDATE users SET ungranted = (
-	NOT EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = OLD.user_id)
-	AND NOT EXISTS (SELECT 1 FROM user_groups x WHERE x.user_id = OLD.user_id)
-	AND NOT EXISTS (SELECT 1 FROM user_orgs x WHERE x.user_id = OLD.user_id)) WHERE id = OLD.user_id; END;
+BEGIN UPDATE users SET ungranted = NOT EXISTS (SELECT 1 FROM user_links l WHERE l.user_id = OLD.user_id) WHERE id = OLD.user_id; END;
 CREATE TRIGGER user_groups_revoked AFTER DELETE ON user_groups
-BEGIN UPDATE users SET ungranted = (
-	NOT EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = OLD.user_id)
-	AND NOT EXISTS (SELECT 1 FROM user_groups x WHERE x.user_id = OLD.user_id)
-	AND NOT EXISTS (SELECT 1 FROM user_orgs x WHERE x.user_id = OLD.user_id)) WHERE id = OLD.user_id; END;
+BEGIN UPDATE users SET ungranted = NOT EXISTS (SELECT 1 FROM user_links l WHERE l.user_id = OLD.user_id) WHERE id = OLD.user_id; END;
 CREATE TRIGGER user_orgs_revoked AFTER DELETE ON user_orgs
-BEGIN UPDATE users SET ungranted = (
-	NOT EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = OLD.user_id)
-	AND NOT EXISTS (SELECT 1 FROM user_groups x WHERE x.user_id = OLD.user_id)
-	AND NOT EXISTS (SELECT 1 FROM user_orgs x WHERE x.user_id = OLD.user_id)) WHERE id = OLD.user_id; END;
+BEGIN UPDATE users SET ungranted = NOT EXISTS (SELECT 1 FROM user_links l WHERE l.user_id = OLD.user_id) WHERE id = OLD.user_id; END;
 
 -- The queue, oldest first. Its WHERE clause is pendingCondition's, term for
 -- term, which is what lets SQLite choose this partial index. It covers every
