@@ -24,6 +24,11 @@ import (
 // TestMain lets testscript run the real gatehouse main in a child process
 // of the test binary, so every script drives the CLI exactly as a shell does.
 func TestMain(m *testing.M) {
+	// Under -race every process sleeps a second at exit (GORACE's
+	// atexit_sleep_ms default) so that late reports can be printed. The
+	// scripts start hundreds of CLI children, which then spend most of the
+	// suite asleep; a report is still printed and still fails the test.
+	os.Setenv("GORACE", childGORACE)
 	testscript.Main(m, map[string]func(){
 		"gatehouse": func() { os.Exit(testMain()) },
 	})
@@ -69,6 +74,10 @@ func testMain() int {
 	return run(os.Args[1:], iostreams.System(), now)
 }
 
+// childGORACE is the race detector's setting for CLI children: no sleep at
+// exit, and a non-zero exit status when a race is found.
+const childGORACE = "atexit_sleep_ms=0 exitcode=66"
+
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
@@ -76,6 +85,7 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("GORACE", childGORACE)
 			// The OS user recorded in events is the real uid's name, not $USER.
 			env.Setenv("OSUSER", osUser())
 			env.Setenv("GATEHOUSE_STORE", filepath.Join(env.WorkDir, "state", "gatehouse.db"))
