@@ -154,8 +154,11 @@ previous password. Not available in cloud mode.`),
 			if err != nil {
 				return err
 			}
-			if d > 0 && d < time.Minute {
-				return usageError("--ttl %s is too short: at least 1m, as for support.ttl", gatehouse.FormatDuration(d))
+			if d > 0 && d < gatehouse.MinSupportTTL {
+				return usageError("--ttl %s is too short: at least %s, as for support.ttl", gatehouse.FormatDuration(d), gatehouse.FormatDuration(gatehouse.MinSupportTTL))
+			}
+			if d > gatehouse.MaxSupportTTL {
+				return usageError("--ttl %s is too long: at most %s, as for support.ttl", gatehouse.FormatDuration(d), gatehouse.FormatDuration(gatehouse.MaxSupportTTL))
 			}
 			if err := checkReason(reason); err != nil {
 				return err
@@ -164,7 +167,7 @@ previous password. Not available in cloud mode.`),
 		},
 	}
 	fl.register(cmd)
-	cmd.Flags().StringVar(&ttl, "ttl", "", "how long the credential is valid (default: support.ttl, 72h)")
+	cmd.Flags().StringVar(&ttl, "ttl", "", "how long the credential is valid, 1m to 30d (default: support.ttl, 72h)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why support is requested (recorded in the audit trail)")
 	return cmd
 }
@@ -178,17 +181,21 @@ func newCmdSupportRotate(f *Factory) *cobra.Command {
 		Long: withExitStatus(`Replace the support account's password with a new one, delivered like
 'support request'. With --if-older-than, only a credential at least that old
 is replaced; otherwise the command does nothing and exits 0, so cron can run
-it often. Rotation never creates or enables the account: with support access
-off, it does nothing. Two rotations at once are serialised. Audited as actor
-system.`),
-		Example: `  gatehouse -q support rotate --if-older-than 30d --out /var/lib/gatehouse/envelope.age`,
+it often. Rotation never opens or extends access: the new password ends when
+the current one would (its expiry, or reset-after-use after the first logon),
+and with the account disabled or the credential expired or absent it does
+nothing and exits 0, saying so. (In cloud mode, where the account is the
+standing grant, it issues a credential when there is none.) Two rotations at
+once are serialised. Audited as actor system, with the OS user and any
+--actor as run_by.`),
+		Example: `  gatehouse -q support rotate --if-older-than 24h --out /var/lib/gatehouse/envelope.age`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := optionalDuration("--if-older-than", olderThan)
 			if err != nil {
 				return err
 			}
-			return f.issue(cmd, fl, support.IssueOptions{Actor: gatehouse.ActorSystem, IfOlderThan: d}, (*support.Service).Rotate)
+			return f.issue(cmd, fl, support.IssueOptions{Actor: f.Config().Actor, IfOlderThan: d}, (*support.Service).Rotate)
 		},
 	}
 	fl.register(cmd)
@@ -223,11 +230,11 @@ func newCmdSupportSweep(f *Factory) *cobra.Command {
 		Long: withExitStatus(`If the support credential has expired (its TTL, or reset-after-use after the
 first logon), delete it and, on-prem, disable the support account. In cloud
 mode the account stays enabled. Does nothing, successfully, otherwise.
-Audited as actor system.`),
+Audited as actor system, with the OS user and any --actor as run_by.`),
 		Example: `  gatehouse -q support sweep`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SweepSupport(cmd.Context()) },
+			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SweepSupport(cmd.Context(), f.Config().Actor) },
 				"the expired support credential was ended", "no expired support credential; nothing changed")
 		},
 	}
@@ -236,17 +243,37 @@ Audited as actor system.`),
 func newCmdSupportEnsure(f *Factory) *cobra.Command {
 	var reason string
 	return withFlags(&cobra.Command{
-		Use:     "ensure [--reason TEXT]",
-		Short:   "Re-create or re-enable the cloud support account (run by the system)",
-		Long:    withExitStatus(`In cloud mode the support account exists and is enabled by default. If it was disabled or deleted, ensure re-creates or re-enables it, audited as actor system with the reason. Refused on-prem.`),
+		Use:   "ensure [--reason TEXT]",
+		Short: "Re-create or re-enable the cloud support account (run by the system)",
+		Long: withExitStatus(`In cloud mode the support account exists and is enabled by default. If it
+was disabled or deleted, ensure re-creates or re-enables it, audited as actor
+system with the reason, the OS user and any --actor (run_by). It is meant to
+be run by the cloud platform's own service account, not by an operator.
+Re-enabling an account an admin revoked is recorded as support.reenable,
+naming the revoke event, so the undoing of an admin's decision stands out.
+Ensure issues no credential. Refused on-prem.`),
 		Example: "  gatehouse support ensure --reason 'vendor policy: the support account must exist'",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkReason(reason); err != nil {
 				return err
 			}
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.EnsureSupport(cmd.Context(), reason) },
-				"the support account was restored", "the support account exists and is enabled; nothing changed")
+			db, err := f.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := db.EnsureSupport(cmd.Context(), f.Config().Actor, reason)
+			switch {
+			case err != nil:
+				return err
+			case res.RevokeSeq != 0:
+				f.IO.Info("the support account was re-enabled, undoing the revoke recorded as event %d", res.RevokeSeq)
+			case res.Done:
+				f.IO.Info("the support account was restored")
+			default:
+				f.IO.Info("the support account exists and is enabled; nothing changed")
+			}
+			return nil
 		},
 	}, func(cmd *cobra.Command) {
 		cmd.Flags().StringVar(&reason, "reason", "cloud policy: the vendor's support account must exist", "why the account is restored (recorded)")

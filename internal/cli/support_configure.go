@@ -17,12 +17,12 @@ func newCmdSupportConfigure(f *Factory) *cobra.Command {
   --account-name     base name of the support account (default vendorsupport);
                      in cloud mode the tenant ID is appended. Renames an
                      existing support account.
-  --ttl              lifetime of a new credential (default 72h)
+  --ttl              lifetime of a new credential (default 72h; 1m to 30d)
   --reset-after-use  end a credential this long after its first technician
-                     logon (off by default; "off" turns it off)
+                     logon (off by default; 1m to 30d; "off" turns it off)
   --endpoint         https URL envelopes are POSTed to ("" turns it off;
                      plain http only to a loopback address)
-  --endpoint-timeout bound on each POST attempt (default 10s)`),
+  --endpoint-timeout bound on each POST attempt (default 10s; 1s to 5m)`),
 		Example: `  gatehouse support configure --account-name kaseyasupport --ttl 72h --reset-after-use 24h
   gatehouse support configure --endpoint https://support.vendor.example/envelopes`,
 		Args: noArgs,

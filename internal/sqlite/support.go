@@ -53,7 +53,11 @@ func (tx *Tx) supportSettings() (gatehouse.SupportSettings, error) {
 	if err != nil {
 		return s, err
 	}
-	s.TTL, s.ResetAfterUse, s.EndpointTimeout = gatehouse.Duration(ttl), gatehouse.Duration(reset), gatehouse.Duration(timeout)
+	// A value above its bound (stored by an older version) is read as the
+	// bound: the shorter window is the safe reading.
+	s.TTL = gatehouse.Duration(min(ttl, gatehouse.MaxSupportTTL))
+	s.ResetAfterUse = gatehouse.Duration(min(reset, gatehouse.MaxResetAfterUse))
+	s.EndpointTimeout = gatehouse.Duration(min(timeout, gatehouse.MaxEndpointTimeout))
 	s.Endpoint, _, err = tx.Setting(settingSupportEndpoint)
 	return s, err
 }
@@ -201,6 +205,10 @@ type NewCredential struct {
 	Actor  string
 	Action string // support.request or support.rotate
 	Reason string
+	// RunBy (rotation) is the --actor of whoever ran the rotation, "" if
+	// none was given; the event's actor is system, and its details name
+	// the caller (see runBy).
+	RunBy string
 	// PreviousRequestID is the live credential's request ID when this one
 	// was prepared ("" for none). If another credential was committed in
 	// between, the commit is refused rather than silently replacing it.
@@ -227,8 +235,13 @@ func (db *DB) CommitSupportRequest(ctx context.Context, c NewCredential) (*gateh
 }
 
 // CommitSupportRotation commits a rotated credential. Rotation is
-// maintenance (cron) and needs no admin, but it never creates or enables
-// the account: it is refused if the account was disabled meanwhile.
+// maintenance (cron) and needs no admin, but it never opens or extends a
+// grant: it is refused if the account was disabled or the credential ended
+// meanwhile, and the new credential keeps the current one's window — its
+// expiry is at most the current effective expiry, and its reset-after-use
+// and first-logon time carry over. Only in cloud mode, where the enabled
+// account is the standing grant, does a rotation issue a credential when
+// there is none.
 func (db *DB) CommitSupportRotation(ctx context.Context, c NewCredential) (*gatehouse.Event, error) {
 	return db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
 		return tx.commitCredential(c, false)
@@ -243,10 +256,29 @@ func (tx *Tx) commitCredential(c NewCredential, grant bool) (*gatehouse.NewEvent
 	if st.Credential.RequestID != c.PreviousRequestID {
 		return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the support credential changed while this one was being delivered; nothing was committed, run the command again")
 	}
+	cur := st.Credential
+	expires, reset, firstLogon := c.ExpiresAt, c.ResetAfterUse, time.Time{}
+	if !grant {
+		switch {
+		case !cur.AccountExists || !cur.Enabled:
+			return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the support account was disabled while the new credential was being delivered; nothing was committed")
+		case cur.HasCredential && !tx.now.Before(cur.EffectiveExpiry()):
+			return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the support credential expired while the new one was being delivered; nothing was committed (rotation never extends access)")
+		case cur.HasCredential:
+			// The grant's window carries over, read again here: a first
+			// logon during delivery has started the reset-after-use clock.
+			if eff := cur.EffectiveExpiry(); eff.Before(expires) {
+				expires = eff
+			}
+			reset, firstLogon = cur.ResetAfterUse, cur.FirstLogonAt
+		case st.Mode != gatehouse.ModeCloud:
+			return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "there is no support credential to rotate; nothing was committed (rotation never grants access)")
+		}
+	}
 	details := map[string]any{
 		"request_id":      c.RequestID,
 		"account":         st.AccountName(),
-		"expires_at":      audit.FormatTime(c.ExpiresAt),
+		"expires_at":      audit.FormatTime(expires),
 		"recipients":      c.Recipients,
 		"envelope_sha256": c.EnvelopeSHA256,
 		"delivered_to":    c.DeliveredTo,
@@ -257,8 +289,8 @@ func (tx *Tx) commitCredential(c NewCredential, grant bool) (*gatehouse.NewEvent
 	if c.PreviousRequestID != "" {
 		details["replaces_request_id"] = c.PreviousRequestID
 	}
-	if c.ResetAfterUse > 0 {
-		details["reset_after_use"] = gatehouse.FormatDuration(c.ResetAfterUse)
+	if reset > 0 {
+		details["reset_after_use"] = gatehouse.FormatDuration(reset)
 	}
 	if grant {
 		_, created, enabled, err := tx.ensureSupportAccount(&st, c.Action, c.Actor)
@@ -266,22 +298,41 @@ func (tx *Tx) commitCredential(c NewCredential, grant bool) (*gatehouse.NewEvent
 			return nil, err
 		}
 		details["account_created"], details["account_enabled"] = created, enabled
-	} else if !st.Credential.AccountExists || !st.Credential.Enabled {
-		return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the support account was disabled while the new credential was being delivered; nothing was committed")
+	} else {
+		details["run_by"] = tx.runBy(c.RunBy)
+		if !firstLogon.IsZero() {
+			details["first_logon_at"] = audit.FormatTime(firstLogon)
+		}
+	}
+	var first any
+	if !firstLogon.IsZero() {
+		first = audit.FormatTime(firstLogon)
 	}
 	_, err = tx.tx.ExecContext(tx.ctx, `INSERT INTO support_credentials
 			(user_id, password_hash, request_id, issued_at, expires_at, reset_after_use, first_logon_at, envelope_sha256, envelope_path)
-		VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, request_id = excluded.request_id,
 			issued_at = excluded.issued_at, expires_at = excluded.expires_at, reset_after_use = excluded.reset_after_use,
-			first_logon_at = NULL, envelope_sha256 = excluded.envelope_sha256, envelope_path = excluded.envelope_path`,
-		st.AccountID, c.PasswordHash, c.RequestID, audit.FormatTime(c.IssuedAt), audit.FormatTime(c.ExpiresAt),
-		int64(c.ResetAfterUse/time.Second), c.EnvelopeSHA256, c.EnvelopePath)
+			first_logon_at = excluded.first_logon_at, envelope_sha256 = excluded.envelope_sha256, envelope_path = excluded.envelope_path`,
+		st.AccountID, c.PasswordHash, c.RequestID, audit.FormatTime(c.IssuedAt), audit.FormatTime(expires),
+		int64(reset/time.Second), first, c.EnvelopeSHA256, c.EnvelopePath)
 	if err != nil {
 		return nil, err
 	}
 	return &gatehouse.NewEvent{Actor: c.Actor, Action: c.Action, Target: st.AccountName(),
 		Outcome: gatehouse.OutcomeSuccess, Details: details}, nil
+}
+
+// runBy names who ran maintenance whose event's actor is system (rotate,
+// sweep, ensure): the OS user, as the event's os_user also records, and
+// the --actor given, if any. Both are attribution: the OS user is the real
+// user ID's name, the actor whatever the caller typed (docs/security.md).
+func (tx *Tx) runBy(actor string) map[string]string {
+	m := map[string]string{"os_user": tx.db.osUser}
+	if actor != "" {
+		m["actor"] = actor
+	}
+	return m
 }
 
 // RevokeSupport disables the support account and deletes its credential.
@@ -323,8 +374,8 @@ func (tx *Tx) disableSupport(id int64, disable bool) error {
 // SweepSupport ends an expired credential: on-prem it disables the support
 // account too; in cloud mode the account stays enabled (it exists by
 // default) and only the dead credential is removed. It reports whether it
-// acted.
-func (db *DB) SweepSupport(ctx context.Context) (bool, error) {
+// acted. runBy is the --actor of whoever ran it ("" if none).
+func (db *DB) SweepSupport(ctx context.Context, runBy string) (bool, error) {
 	ev, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
 		st, err := tx.supportState()
 		if err != nil {
@@ -342,15 +393,30 @@ func (db *DB) SweepSupport(ctx context.Context) (bool, error) {
 			Outcome: gatehouse.OutcomeSuccess, Details: map[string]any{
 				"reason": "credential_expired", "request_id": c.RequestID,
 				"expired_at": audit.FormatTime(c.EffectiveExpiry()), "account_disabled": disable,
+				"run_by": tx.runBy(runBy),
 			}}, nil
 	})
 	return ev != nil, err
 }
 
+// SupportEnsured is what EnsureSupport did.
+type SupportEnsured struct {
+	// Done is false when the account existed and was enabled.
+	Done bool
+	// RevokeSeq, when not zero, is the sequence number of the admin's
+	// support.revoke event that this re-enabling undid.
+	RevokeSeq int64
+}
+
 // EnsureSupport re-creates or re-enables the cloud support account, as
-// actor system, recording reason. It reports whether it acted.
-func (db *DB) EnsureSupport(ctx context.Context, reason string) (bool, error) {
-	ev, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+// actor system, recording reason and who ran it (runBy: the --actor given,
+// "" if none). Re-enabling an account an admin revoked is recorded as its
+// own action, support.reenable, naming the revoke event, so a review sees
+// an admin's decision being undone; anything else is support.ensure.
+func (db *DB) EnsureSupport(ctx context.Context, runBy, reason string) (SupportEnsured, error) {
+	var out SupportEnsured
+	_, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+		out = SupportEnsured{}
 		st, err := tx.supportState()
 		if err != nil {
 			return nil, err
@@ -362,10 +428,39 @@ func (db *DB) EnsureSupport(ctx context.Context, reason string) (bool, error) {
 		if err != nil || (!created && !enabled) {
 			return nil, err
 		}
-		return &gatehouse.NewEvent{Actor: gatehouse.ActorSystem, Action: "support.ensure", Target: st.AccountName(),
-			Outcome: gatehouse.OutcomeSuccess, Details: map[string]any{"reason": reason, "account_created": created, "account_enabled": enabled}}, nil
+		out.Done = true
+		action := "support.ensure"
+		details := map[string]any{"reason": reason, "account_created": created, "account_enabled": enabled,
+			"run_by": tx.runBy(runBy)}
+		if enabled && !created {
+			seq, by, err := tx.lastSupportRevoke()
+			if err != nil {
+				return nil, err
+			}
+			if seq != 0 {
+				action, out.RevokeSeq = "support.reenable", seq
+				details["undoes_revoke_seq"], details["revoked_by"] = seq, by
+			}
+		}
+		return &gatehouse.NewEvent{Actor: gatehouse.ActorSystem, Action: action, Target: st.AccountName(),
+			Outcome: gatehouse.OutcomeSuccess, Details: details}, nil
 	})
-	return ev != nil, err
+	return out, err
+}
+
+// lastSupportRevoke finds the admin's revoke that left the account
+// disabled: the latest successful support.revoke, if no ensure or
+// re-enable came after it. It returns 0 when there is none. The scan runs
+// backwards from the newest event and stops at the first match.
+func (tx *Tx) lastSupportRevoke() (seq int64, actor string, err error) {
+	var action string
+	err = tx.tx.QueryRowContext(tx.ctx, `SELECT seq, actor, action FROM audit_events
+		WHERE action IN ('support.revoke', 'support.ensure', 'support.reenable') AND outcome = 'success'
+		ORDER BY seq DESC LIMIT 1`).Scan(&seq, &actor, &action)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && action != "support.revoke") {
+		return 0, "", nil
+	}
+	return seq, actor, err
 }
 
 // SupportLogon verifies a technician's logon with the support password and
@@ -475,11 +570,11 @@ func (db *DB) ConfigureSupport(ctx context.Context, actor string, u gatehouse.Su
 			key string
 			in  *time.Duration
 			cur *gatehouse.Duration
-			min time.Duration
+			min, max time.Duration
 		}{
-			{settingSupportTTL, u.TTL, &next.TTL, time.Minute},
-			{settingSupportResetAfterUse, u.ResetAfterUse, &next.ResetAfterUse, time.Minute},
-			{settingSupportEndpointTimeout, u.EndpointTimeout, &next.EndpointTimeout, time.Second},
+			{settingSupportTTL, u.TTL, &next.TTL, gatehouse.MinSupportTTL, gatehouse.MaxSupportTTL},
+			{settingSupportResetAfterUse, u.ResetAfterUse, &next.ResetAfterUse, gatehouse.MinResetAfterUse, gatehouse.MaxResetAfterUse},
+			{settingSupportEndpointTimeout, u.EndpointTimeout, &next.EndpointTimeout, gatehouse.MinEndpointTimeout, gatehouse.MaxEndpointTimeout},
 		}
 		for _, d := range durations {
 			if d.in == nil || gatehouse.Duration(*d.in) == *d.cur {
@@ -488,6 +583,9 @@ func (db *DB) ConfigureSupport(ctx context.Context, actor string, u gatehouse.Su
 			// Zero turns reset-after-use off; the CLI never passes zero otherwise.
 			if *d.in != 0 && *d.in < d.min {
 				return nil, gatehouse.Errorf(gatehouse.EINVALID, "invalid %s %s: at least %s", d.key, gatehouse.FormatDuration(*d.in), gatehouse.FormatDuration(d.min))
+			}
+			if *d.in > d.max {
+				return nil, gatehouse.Errorf(gatehouse.EINVALID, "invalid %s %s: at most %s", d.key, gatehouse.FormatDuration(*d.in), gatehouse.FormatDuration(d.max))
 			}
 			*d.cur = gatehouse.Duration(*d.in)
 			text := ""

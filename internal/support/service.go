@@ -28,9 +28,13 @@ type Service struct {
 
 // IssueOptions describe one request or rotation.
 type IssueOptions struct {
+	// Actor is, for a request, the admin it is attributed to; for a
+	// rotation, the --actor of whoever ran it ("" if none): a rotation's
+	// event has actor system and names the caller in its details.
 	Actor  string
 	Reason string
-	// TTL overrides the configured credential lifetime when non-zero.
+	// TTL (request) overrides the configured credential lifetime when
+	// non-zero; at most gatehouse.MaxSupportTTL.
 	TTL time.Duration
 	// Out is a file to write the envelope to; "" or "-" writes it to Stdout.
 	Out    string
@@ -72,9 +76,14 @@ func (s *Service) Request(ctx context.Context, o IssueOptions) (*IssueResult, er
 	return s.issue(ctx, o, "support.request")
 }
 
-// Rotate replaces the support credential if it is at least IfOlderThan old
-// (always, when IfOlderThan is 0). It never creates or enables the account:
-// with the account disabled or absent it does nothing, successfully.
+// Rotate replaces the support password if the credential is at least
+// IfOlderThan old (always, when IfOlderThan is 0). It never opens or
+// extends a grant: the new credential ends when the current one would (its
+// effective expiry, reset-after-use and first logon carry over), and with
+// the account disabled or absent, or the credential expired, it does
+// nothing, successfully. On-prem it needs a live credential to replace; in
+// cloud mode, where the enabled account is the standing grant, it issues
+// one (support.ttl) when there is none.
 func (s *Service) Rotate(ctx context.Context, o IssueOptions) (*IssueResult, error) {
 	return s.issue(ctx, o, "support.rotate")
 }
@@ -103,10 +112,21 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 		if err := s.DB.Authorize(ctx, o.Actor, action, "support"); err != nil {
 			return nil, err
 		}
+		if o.TTL != 0 && (o.TTL < gatehouse.MinSupportTTL || o.TTL > gatehouse.MaxSupportTTL) {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "invalid --ttl %s: use %s to %s", gatehouse.FormatDuration(o.TTL),
+				gatehouse.FormatDuration(gatehouse.MinSupportTTL), gatehouse.FormatDuration(gatehouse.MaxSupportTTL))
+		}
 	} else {
 		switch {
 		case !c.AccountExists || !c.Enabled:
 			res.Skipped = "the support account is not enabled; rotation never grants access"
+			return res, nil
+		case c.HasCredential && !now.Before(c.EffectiveExpiry()):
+			res.Skipped = "the support credential expired at " + c.EffectiveExpiry().Format(time.RFC3339) +
+				"; rotation never extends access (an admin's 'support request' opens a new grant)"
+			return res, nil
+		case !c.HasCredential && st.Mode != gatehouse.ModeCloud:
+			res.Skipped = "there is no support credential to rotate; rotation never grants access (an admin's 'support request' opens a grant)"
 			return res, nil
 		case c.HasCredential && o.IfOlderThan > 0 && now.Sub(c.IssuedAt) < o.IfOlderThan:
 			res.Skipped = "the credential was issued less than " + gatehouse.FormatDuration(o.IfOlderThan) + " ago"
@@ -127,6 +147,12 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 	if o.TTL > 0 {
 		ttl = o.TTL
 	}
+	expires, reset := now.Add(ttl), time.Duration(st.Settings.ResetAfterUse)
+	if action == "support.rotate" && c.HasCredential {
+		// The grant's window, not a new one: the envelope says when access
+		// really ends. The commit re-reads it in its transaction.
+		expires, reset = c.EffectiveExpiry(), c.ResetAfterUse
+	}
 
 	env := &Envelope{
 		Version:   EnvelopeVersion,
@@ -135,7 +161,7 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 		TenantID:  st.TenantID,
 		RequestID: newRequestID(),
 		IssuedAt:  now,
-		ExpiresAt: now.Add(ttl),
+		ExpiresAt: expires,
 	}
 	hash, sealed, err := generateAndSeal(env, recipients, o.Armor)
 	if err != nil {
@@ -153,11 +179,11 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 	nc := sqlite.NewCredential{
 		Actor: o.Actor, Action: action, Reason: o.Reason, PreviousRequestID: c.RequestID,
 		PasswordHash: hash, RequestID: env.RequestID, IssuedAt: env.IssuedAt, ExpiresAt: env.ExpiresAt,
-		ResetAfterUse: time.Duration(st.Settings.ResetAfterUse), EnvelopeSHA256: sealed.SHA256,
+		ResetAfterUse: reset, EnvelopeSHA256: sealed.SHA256,
 		Recipients: fps, DeliveredTo: delivered.where, EnvelopePath: delivered.path,
 	}
 	if action == "support.rotate" {
-		nc.Actor = gatehouse.ActorSystem
+		nc.Actor, nc.RunBy = gatehouse.ActorSystem, o.Actor
 		_, err = s.DB.CommitSupportRotation(ctx, nc)
 	} else {
 		_, err = s.DB.CommitSupportRequest(ctx, nc)

@@ -228,3 +228,45 @@ func TestConcurrentRotations(t *testing.T) {
 		t.Fatalf("chain: %+v", res.Fault)
 	}
 }
+
+// TestRotationKeepsGrantWhenUsedDuringDelivery: a technician's first logon
+// lands while a rotation is delivering its envelope. The commit must take
+// the reset-after-use deadline that logon started, not the window the
+// rotation prepared before it: a rotation never reopens access.
+func TestRotationKeepsGrantWhenUsedDuringDelivery(t *testing.T) {
+	fx := setup(t)
+	hour := time.Hour
+	if _, _, err := fx.db.ConfigureSupport(ctx, "op", gatehouse.SupportUpdate{ResetAfterUse: &hour}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(fx.dir, "envelope.age")
+	if _, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	pw := open(t, out, fx.x).Password
+	support.TestOnlyStep = func(step string) {
+		if step != "delivered" {
+			return
+		}
+		res, err := fx.db.SupportLogon(ctx, "t1", []byte(pw))
+		if err != nil || !res.Allowed {
+			t.Errorf("logon during delivery: %+v, %v", res, err)
+		}
+	}
+	defer func() { support.TestOnlyStep = nil }()
+	res, err := fx.svc.Rotate(ctx, support.IssueOptions{Actor: "cron", Out: filepath.Join(fx.dir, "rot.age")})
+	if err != nil || !res.Issued {
+		t.Fatalf("rotate: %+v, %v", res, err)
+	}
+	st, err := fx.db.SupportState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := st.Credential
+	if c.RequestID != res.RequestID || c.FirstLogonAt.IsZero() {
+		t.Fatalf("after the rotation: request %s, first logon %v; want %s and the logon's time", c.RequestID, c.FirstLogonAt, res.RequestID)
+	}
+	if got, want := c.EffectiveExpiry(), c.FirstLogonAt.Add(time.Hour); got.After(want) {
+		t.Errorf("the rotated credential ends at %v, after the reset deadline %v", got, want)
+	}
+}

@@ -17,6 +17,21 @@ const (
 	DefaultEndpointTimeout    = 10 * time.Second
 )
 
+// Bounds on the support durations (docs/support-access.md). A grant longer
+// than a month is standing access, not a support session; an endpoint that
+// takes minutes to answer holds the support lock and a generated password
+// in memory for as long. A value above its bound that an older version
+// stored is read as the bound.
+const (
+	MaxSupportTTL         = 30 * 24 * time.Hour
+	MaxResetAfterUse      = MaxSupportTTL
+	MaxEndpointTimeout    = 5 * time.Minute
+	MinSupportTTL         = time.Minute
+	MinResetAfterUse      = time.Minute
+	MinEndpointTimeout    = time.Second
+	SupportLogonClockSkew = 5 * time.Minute
+)
+
 // SupportAccountName is the support account's name: the base name, followed
 // in cloud mode by the tenant partition ID (vendorsupport96444123…).
 func SupportAccountName(base string, mode Mode, tenantID string) string {
@@ -106,12 +121,17 @@ const (
 	LogonNoCredential    LogonReason = "no_credential"
 	LogonExpired         LogonReason = "credential_expired"
 	LogonWrongPassword   LogonReason = "wrong_password"
+	// LogonNotYetValid: the logon's time is more than SupportLogonClockSkew
+	// before the credential was issued, so the clock was stepped back (or
+	// the store's times were edited); a window that cannot be placed in
+	// time is not trusted.
+	LogonNotYetValid LogonReason = "credential_not_yet_valid"
 )
 
 // DecideSupportLogon decides a support logon from the credential's state,
 // whether the password matched, and the time. Order matters: a disabled
-// account or an expired credential is refused whatever the password, so a
-// caller learns nothing about the password from them.
+// account, a credential not yet valid or an expired one is refused whatever
+// the password, so a caller learns nothing about the password from them.
 func DecideSupportLogon(c *SupportCredential, passwordOK bool, now time.Time) LogonReason {
 	switch {
 	case !c.AccountExists:
@@ -120,6 +140,8 @@ func DecideSupportLogon(c *SupportCredential, passwordOK bool, now time.Time) Lo
 		return LogonAccountDisabled
 	case !c.HasCredential:
 		return LogonNoCredential
+	case now.Before(c.IssuedAt.Add(-SupportLogonClockSkew)):
+		return LogonNotYetValid
 	case !now.Before(c.EffectiveExpiry()):
 		return LogonExpired
 	case !passwordOK:
