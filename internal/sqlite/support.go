@@ -567,9 +567,9 @@ func (db *DB) ConfigureSupport(ctx context.Context, actor string, u gatehouse.Su
 			}
 		}
 		durations := []struct {
-			key string
-			in  *time.Duration
-			cur *gatehouse.Duration
+			key      string
+			in       *time.Duration
+			cur      *gatehouse.Duration
 			min, max time.Duration
 		}{
 			{settingSupportTTL, u.TTL, &next.TTL, gatehouse.MinSupportTTL, gatehouse.MaxSupportTTL},
