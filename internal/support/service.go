@@ -109,12 +109,12 @@ func (s *Service) issue(ctx context.Context, o IssueOptions, action string) (*Is
 		if st.Mode == gatehouse.ModeCloud {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "support request is not available in cloud mode: the support account %s exists by default and is managed for the vendor (see 'gatehouse support status')", res.Account)
 		}
-		if err := s.DB.Authorize(ctx, o.Actor, action, "support"); err != nil {
-			return nil, err
-		}
 		if o.TTL != 0 && (o.TTL < gatehouse.MinSupportTTL || o.TTL > gatehouse.MaxSupportTTL) {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "invalid --ttl %s: use %s to %s", gatehouse.FormatDuration(o.TTL),
 				gatehouse.FormatDuration(gatehouse.MinSupportTTL), gatehouse.FormatDuration(gatehouse.MaxSupportTTL))
+		}
+		if err := s.DB.Authorize(ctx, o.Actor, action, "support"); err != nil {
+			return nil, err
 		}
 	} else {
 		switch {
