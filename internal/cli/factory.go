@@ -111,14 +111,17 @@ func (f *Factory) Actor() string {
 
 // osUser names the operating-system user running gatehouse; every event
 // records it beside the actor.
-func osUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
+func osUser() string { return osUserName(os.Getuid(), user.LookupId) }
+
+// osUserName is the name of the real user ID uid in the system's user
+// database, or "uid:N" when it has none. It never reads $USER or $LOGNAME:
+// whoever runs gatehouse sets those, and os_user is the one attribution in
+// an event that the caller cannot choose.
+func osUserName(uid int, lookup func(uid string) (*user.User, error)) string {
+	if u, err := lookup(strconv.Itoa(uid)); err == nil && u.Username != "" {
 		return u.Username
 	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "uid:" + strconv.Itoa(os.Getuid())
+	return "uid:" + strconv.Itoa(uid)
 }
 
 // PrinterAndStore returns the renderer and the opened store, in that order:
