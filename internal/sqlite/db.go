@@ -64,10 +64,10 @@ type Options struct {
 type DB struct {
 	path     string
 	readOnly bool
-	write  *sql.DB
-	read   *sql.DB
-	now    func() time.Time
-	osUser string
+	write    *sql.DB
+	read     *sql.DB
+	now      func() time.Time
+	osUser   string
 	// created is set when this DB's Create initialised the file.
 	created bool
 	// stmts caches statements prepared on the writer pool; see Tx.exec.
