@@ -13,13 +13,17 @@
 // next), the sequence number binds an event to its place, and the previous
 // hash binds it to everything before it. The time is encoded in TimeLayout,
 // the same fixed-width text the store keeps, so that the bytes hashed are the
-// bytes stored.
+// bytes stored; ParseTime accepts no other text, so a verifier that reads a
+// stored time with it checks exactly the stored bytes. The known-answer
+// vectors in testdata/vectors.json pin this encoding: a change to it fails a
+// test instead of silently invalidating existing stores.
 package audit
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,8 +44,21 @@ const domainTag = "gatehouse/audit/v1\x00"
 // FormatTime renders t as stored and hashed.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
-// ParseTime reads a time written by FormatTime.
-func ParseTime(s string) (time.Time, error) { return time.Parse(TimeLayout, s) }
+// ErrTimeForm is returned by ParseTime for text that FormatTime did not write.
+var ErrTimeForm = errors.New("not in gatehouse's form (" + TimeLayout + ")")
+
+// ParseTime reads a time written by FormatTime, and only that: text that
+// time.Parse would accept for the same instant (a one-digit hour, a comma as
+// decimal mark) is refused with ErrTimeForm. The hash covers FormatTime's
+// text, while range queries compare the stored text, so a stored time in any
+// other form would let a row move out of its time window with its hash intact.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(TimeLayout, s)
+	if err != nil || FormatTime(t) != s {
+		return time.Time{}, ErrTimeForm
+	}
+	return t, nil
+}
 
 // Canonical returns the bytes that an event's hash covers. It fails only
 // when PrevHash is not a 64-digit hex string.

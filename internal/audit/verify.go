@@ -33,23 +33,16 @@ type Verifier struct {
 // Add checks the next event. It returns false once a fault has been found;
 // later events are then ignored.
 func (v *Verifier) Add(e *gatehouse.Event) bool {
-	if v.fault != nil {
+	if !v.inSequence(e.Seq) {
 		return false
 	}
 	prev := v.lastHash
 	if v.lastSeq == 0 {
 		prev = GenesisHash
 	}
-	want := v.lastSeq + 1
 	switch {
-	case e.Seq > want && want == e.Seq-1:
-		v.fail(want, fmt.Sprintf("event %d is missing: the chain goes from event %d to event %d", want, v.lastSeq, e.Seq))
-	case e.Seq > want:
-		v.fail(want, fmt.Sprintf("events %d to %d are missing: the chain goes from event %d to event %d", want, e.Seq-1, v.lastSeq, e.Seq))
-	case e.Seq < want:
-		v.fail(e.Seq, fmt.Sprintf("event %d is out of order: it follows event %d", e.Seq, v.lastSeq))
 	case e.PrevHash != prev:
-		if want == 1 {
+		if e.Seq == 1 {
 			v.fail(e.Seq, "event 1 does not start the chain: its previous hash is not the genesis hash (events were removed or inserted before it)")
 		} else {
 			v.fail(e.Seq, fmt.Sprintf("event %d does not follow event %d: its previous hash differs from event %d's hash (an event was inserted, removed or moved)", e.Seq, v.lastSeq, v.lastSeq))
@@ -74,6 +67,35 @@ func (v *Verifier) Add(e *gatehouse.Event) bool {
 	v.lastSeq = e.Seq
 	v.lastHash = e.Hash
 	return true
+}
+
+// Reject records that the stored row of event seq, next in sequence order,
+// cannot be checked: it cannot be read, or a field is not in the form
+// gatehouse writes. problem says why, naming the event. A gap before seq is
+// reported first, as Add would. It always returns false.
+func (v *Verifier) Reject(seq int64, problem string) bool {
+	if v.inSequence(seq) {
+		v.fail(seq, problem)
+	}
+	return false
+}
+
+// inSequence checks that seq is the next sequence number, recording a fault
+// when it is not (or when one was found before).
+func (v *Verifier) inSequence(seq int64) bool {
+	if v.fault != nil {
+		return false
+	}
+	want := v.lastSeq + 1
+	switch {
+	case seq > want && want == seq-1:
+		v.fail(want, fmt.Sprintf("event %d is missing: the chain goes from event %d to event %d", want, v.lastSeq, seq))
+	case seq > want:
+		v.fail(want, fmt.Sprintf("events %d to %d are missing: the chain goes from event %d to event %d", want, seq-1, v.lastSeq, seq))
+	case seq < want:
+		v.fail(seq, fmt.Sprintf("event %d is out of order: it follows event %d", seq, v.lastSeq))
+	}
+	return v.fault == nil
 }
 
 func (v *Verifier) fail(seq int64, problem string) { v.fault = &Fault{Seq: seq, Problem: problem} }

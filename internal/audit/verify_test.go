@@ -137,3 +137,27 @@ func TestParseHead(t *testing.T) {
 		}
 	}
 }
+
+// TestReject: a row that cannot be checked is the fault at that row, unless
+// an earlier gap is.
+func TestReject(t *testing.T) {
+	evs := chain(t, 3)
+	t.Run("AtRow", func(t *testing.T) {
+		v := audit.Verifier{}
+		v.Add(&evs[0])
+		if v.Reject(2, "event 2 is bad") {
+			t.Fatal("Reject returned true")
+		}
+		if res := v.Finish(3); res.Fault == nil || res.Fault.Seq != 2 || res.Fault.Problem != "event 2 is bad" || res.Valid != 1 {
+			t.Fatalf("got %+v", res)
+		}
+	})
+	t.Run("GapFirst", func(t *testing.T) {
+		v := audit.Verifier{}
+		v.Add(&evs[0])
+		v.Reject(3, "event 3 is bad")
+		if res := v.Finish(3); res.Fault == nil || res.Fault.Seq != 2 || !strings.Contains(res.Fault.Problem, "event 2 is missing") {
+			t.Fatalf("got %+v", res)
+		}
+	})
+}

@@ -95,7 +95,7 @@ var (
 
 func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 	f := opts.F
-	p, db, err := f.PrinterAndStore(ctx)
+	p, db, err := f.printerAnd(ctx, f.AuditStore)
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ pass it as --head: verify then also fails if that event is gone or changed.`),
 
 func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 	f := opts.F
-	p, db, err := f.PrinterAndStore(ctx)
+	p, db, err := f.printerAnd(ctx, f.AuditStore)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ detects events removed from the end of the trail.`),
 			if runF != nil {
 				return runF(opts)
 			}
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.printerAnd(cmd.Context(), f.AuditStore)
 			if err != nil {
 				return err
 			}

@@ -68,7 +68,7 @@ func (f *Factory) complete(firstArgOnly bool, names func(*sqlite.DB, *cobra.Comm
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
 		}
-		db, err := f.Store(cmd.Context())
+		db, err := f.ReadStore(cmd.Context())
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

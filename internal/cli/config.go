@@ -30,7 +30,7 @@ settings are flattened to dotted keys (sso.allow).`),
   gatehouse config show -o json | jq .sso`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ Policy keys (dotted, or nested under sso:, support:, …):
 			if err != nil {
 				return err
 			}
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}

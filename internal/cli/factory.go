@@ -56,12 +56,31 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 // Config is the resolved client configuration.
 func (f *Factory) Config() *config.Config { return f.cfg }
 
-// Store opens the store once, on first use.
+// Store opens the store once, on first use, for a command that changes it.
 func (f *Factory) Store(ctx context.Context) (*sqlite.DB, error) {
+	return f.open(ctx, sqlite.Options{})
+}
+
+// ReadStore opens the store once, read-only, for a command that only reads
+// it: the file is not written, not even migrated (docs/security.md).
+func (f *Factory) ReadStore(ctx context.Context) (*sqlite.DB, error) {
+	return f.open(ctx, sqlite.Options{ReadOnly: true})
+}
+
+// AuditStore is ReadStore for the audit commands, which also read a store
+// of an older schema as it is: the audit trail's table is the same in
+// every schema, so an old backup can be verified where it lies.
+func (f *Factory) AuditStore(ctx context.Context) (*sqlite.DB, error) {
+	return f.open(ctx, sqlite.Options{ReadOnly: true, OlderSchema: true})
+}
+
+func (f *Factory) open(ctx context.Context, access sqlite.Options) (*sqlite.DB, error) {
 	if f.db != nil {
 		return f.db, nil
 	}
-	db, err := sqlite.Open(ctx, f.cfg.Store, f.storeOptions())
+	opts := f.storeOptions()
+	opts.ReadOnly, opts.OlderSchema = access.ReadOnly, access.OlderSchema
+	db, err := sqlite.Open(ctx, f.cfg.Store, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +99,7 @@ func (f *Factory) CreateStore(ctx context.Context, p sqlite.InitParams) (gatehou
 }
 
 func (f *Factory) storeOptions() sqlite.Options {
-	return sqlite.Options{Now: f.Now, OSUser: osUser()}
+	return sqlite.Options{Now: f.Now, OSUser: osUser(), Warn: func(msg string) { f.IO.Message("%s", msg) }}
 }
 
 func (f *Factory) closeStore() {
@@ -111,24 +130,36 @@ func (f *Factory) Actor() string {
 
 // osUser names the operating-system user running gatehouse; every event
 // records it beside the actor.
-func osUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
+func osUser() string { return osUserName(os.Getuid(), user.LookupId) }
+
+// osUserName is the name of the real user ID uid in the system's user
+// database, or "uid:N" when it has none. It never reads $USER or $LOGNAME:
+// whoever runs gatehouse sets those, and os_user is the one attribution in
+// an event that the caller cannot choose.
+func osUserName(uid int, lookup func(uid string) (*user.User, error)) string {
+	if u, err := lookup(strconv.Itoa(uid)); err == nil && u.Username != "" {
 		return u.Username
 	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "uid:" + strconv.Itoa(os.Getuid())
+	return "uid:" + strconv.Itoa(uid)
 }
 
-// PrinterAndStore returns the renderer and the opened store, in that order:
-// a bad output format fails before the store is touched.
+// PrinterAndStore returns the renderer and the store opened to change it,
+// in that order: a bad output format fails before the store is touched.
 func (f *Factory) PrinterAndStore(ctx context.Context) (*render.Printer, *sqlite.DB, error) {
+	return f.printerAnd(ctx, f.Store)
+}
+
+// PrinterAndReadStore is PrinterAndStore for a command that only reads.
+func (f *Factory) PrinterAndReadStore(ctx context.Context) (*render.Printer, *sqlite.DB, error) {
+	return f.printerAnd(ctx, f.ReadStore)
+}
+
+func (f *Factory) printerAnd(ctx context.Context, open func(context.Context) (*sqlite.DB, error)) (*render.Printer, *sqlite.DB, error) {
 	p, err := f.Printer()
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := f.Store(ctx)
+	db, err := open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -49,7 +49,7 @@ assignment. Assigning a role beyond the seats is refused.`),
 		Example: "  gatehouse license show -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}

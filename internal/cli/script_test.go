@@ -84,6 +84,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Setup: func(env *testscript.Env) error {
+			// gatehouse refuses to write to a store in a directory that
+			// group or others may write, whatever the umask made $WORK.
+			if err := os.Chmod(env.WorkDir, 0o755); err != nil {
+				return err
+			}
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("GORACE", childGORACE)
 			// The OS user recorded in events is the real uid's name, not $USER.

@@ -106,7 +106,7 @@ func newCmdServerShow(f *Factory) *cobra.Command {
 		Example: "  gatehouse server show -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -151,7 +151,7 @@ func newCmdSSOStatus(f *Factory) *cobra.Command {
 		Example: "  gatehouse sso status -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -227,7 +227,7 @@ and what to change) or unknown.`),
 			if err := gatehouse.ValidateText("email or subject", args[0], 255); err != nil {
 				return err
 			}
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -288,7 +288,7 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 		Example: "  gatehouse support status\n  gatehouse support status -o json | jq .last_logon_by",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}

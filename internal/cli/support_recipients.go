@@ -117,7 +117,7 @@ func newCmdRecipientsList(f *Factory) *cobra.Command {
 		Example: "  gatehouse support recipients list -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}

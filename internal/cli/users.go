@@ -70,7 +70,7 @@ visibility. --created-since and --older-than bound their creation time;
 			} else if d > 0 {
 				filter.CreatedUntil = now.Add(-d)
 			}
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -121,7 +121,7 @@ func newCmdUsersShow(f *Factory) *cobra.Command {
 		Example: "  gatehouse users show ann@example.com\n  gatehouse users show 42 -o json",
 		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -299,7 +299,7 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 		Example: "  gatehouse " + plural + " list\n  gatehouse " + plural + " list -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, db, err := f.PrinterAndStore(cmd.Context())
+			p, db, err := f.PrinterAndReadStore(cmd.Context())
 			if err != nil {
 				return err
 			}

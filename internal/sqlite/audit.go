@@ -72,22 +72,60 @@ const (
 
 const eventColumns = "seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash"
 
+// eventFields names the text columns of eventColumns after seq, in order.
+var eventFields = [...]string{"time", "actor", "os_user", "action", "target", "outcome", "details", "prev_hash", "hash"}
+
+// badRowError is a stored event row that gatehouse cannot have written: a
+// NULL field, a sequence number that is not an integer, or a time not in
+// audit.TimeLayout. Verification reports it as the fault at that row.
+type badRowError struct {
+	seq int64 // 0 when the row has no usable sequence number
+	// problem says what is wrong, naming the event; edited, when set, is
+	// the conclusion verification draws from it.
+	problem, edited string
+}
+
+func (e *badRowError) Error() string { return e.problem }
+
+// scanEvent reads one row into ev. A row that gatehouse did not write is a
+// *badRowError, never a guess: ev is reused from row to row, and a field
+// kept from the previous row would make a forged row pass its hash check.
 func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
-	var t, outcome, details string
-	if err := rows.Scan(&ev.Seq, &t, &ev.Actor, &ev.OSUser, &ev.Action, &ev.Target,
-		&outcome, &details, &ev.PrevHash, &ev.Hash); err != nil {
+	var seq any
+	var f [len(eventFields)]sql.NullString
+	if err := rows.Scan(&seq, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]); err != nil {
 		return err
 	}
-	tm, err := audit.ParseTime(t)
-	if err != nil {
-		// A time that does not parse was not written by gatehouse. Keep the
-		// zero time: the hash check will name the event as altered.
-		tm = ev.Time
+	n, ok := seq.(int64)
+	if !ok {
+		return &badRowError{problem: "a row of the audit trail has no integer sequence number"}
 	}
-	ev.Time = tm
-	ev.Outcome = gatehouse.Outcome(outcome)
-	ev.Details = json.RawMessage(details)
+	for i, v := range f {
+		if !v.Valid {
+			return &badRowError{seq: n, problem: fmt.Sprintf("event %d cannot be read: its %s is NULL", n, eventFields[i])}
+		}
+	}
+	tm, err := audit.ParseTime(f[0].String)
+	if err != nil {
+		return &badRowError{seq: n, problem: fmt.Sprintf("event %d's stored time is %v", n, err), edited: "the row was edited"}
+	}
+	*ev = gatehouse.Event{
+		Seq: n, Time: tm, Actor: f[1].String, OSUser: f[2].String, Action: f[3].String, Target: f[4].String,
+		Outcome: gatehouse.Outcome(f[5].String), Details: json.RawMessage(f[6].String),
+		PrevHash: f[7].String, Hash: f[8].String,
+	}
 	return nil
+}
+
+// scanListedEvent is scanEvent for listing: a bad row ends the listing
+// with an operational error that points to verification.
+func scanListedEvent(rows *sql.Rows, ev *gatehouse.Event) error {
+	err := scanEvent(rows, ev)
+	var bad *badRowError
+	if errors.As(err, &bad) {
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s: run 'gatehouse audit verify'", bad.problem)
+	}
+	return err
 }
 
 // ListEvents calls fn for each event that f selects, in sequence order,
@@ -137,7 +175,7 @@ func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(e
 		defer rows.Close()
 		var ev gatehouse.Event
 		for rows.Next() {
-			if err := scanEvent(rows, &ev); err != nil {
+			if err := scanListedEvent(rows, &ev); err != nil {
 				return err
 			}
 			if err := fn(&ev); err != nil {
@@ -180,12 +218,28 @@ func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progre
 		var ev gatehouse.Event
 		var n int64
 		for rows.Next() {
-			if err := scanEvent(rows, &ev); err != nil {
-				return err
-			}
 			n++
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
+			}
+			err := scanEvent(rows, &ev)
+			var bad *badRowError
+			if errors.As(err, &bad) {
+				// The row is reported where it stands in the chain; one
+				// without a sequence number stands after the last one read.
+				seq := bad.seq
+				if seq == 0 {
+					seq = ev.Seq + 1
+				}
+				problem := bad.problem
+				if bad.edited != "" {
+					problem += ": " + bad.edited
+				}
+				v.Reject(seq, problem)
+				break
+			}
+			if err != nil {
+				return err
 			}
 			if !v.Add(&ev) {
 				break

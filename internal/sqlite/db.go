@@ -42,6 +42,19 @@ type Options struct {
 	OSUser string
 	// BusyTimeout bounds the wait for another writer; 0 means DefaultBusyTimeout.
 	BusyTimeout time.Duration
+	// ReadOnly opens the store for reading only (SQLite's mode=ro): nothing
+	// is migrated, Change fails, and the file is never written. A store
+	// that cannot be written here (read-only media, mode 0444) and has no
+	// WAL beside it is opened immutable, so that not even SQLite's -wal and
+	// -shm files are created.
+	ReadOnly bool
+	// OlderSchema, with ReadOnly, accepts a store of an older schema as it
+	// is, unmigrated; only its audit trail, whose table every schema
+	// shares, may then be read. Without it such a store is refused.
+	OlderSchema bool
+	// Warn, when set, receives a warning that a read-only open found:
+	// unsafe permissions, which a write refuses instead.
+	Warn func(msg string)
 }
 
 // DB is an open gatehouse store. Writes go through one connection with
@@ -49,11 +62,12 @@ type Options struct {
 // in other processes are serialised by SQLite's lock and busy timeout.
 // Reads use their own pool and, under WAL, never wait for a writer.
 type DB struct {
-	path   string
-	write  *sql.DB
-	read   *sql.DB
-	now    func() time.Time
-	osUser string
+	path     string
+	readOnly bool
+	write    *sql.DB
+	read     *sql.DB
+	now      func() time.Time
+	osUser   string
 	// created is set when this DB's Create initialised the file.
 	created bool
 	// stmts caches statements prepared on the writer pool; see Tx.exec.
@@ -72,12 +86,17 @@ func (db *DB) Close() error {
 	}
 	db.stmts = nil
 	db.stmtMu.Unlock()
+	if db.readOnly {
+		return db.read.Close() // write is the same pool
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
 // Open opens an existing, initialised store, migrating an older schema
-// forward. It refuses, without modifying the file, a missing file, a file
-// that is not a gatehouse store, and a store from a newer gatehouse.
+// forward (unless opts.ReadOnly). It refuses, without modifying the file, a
+// missing file, a file that is not a gatehouse store, and a store from a
+// newer gatehouse; and, to write, a store whose permissions let someone
+// other than its owner change it (see checkPermissions).
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -90,11 +109,59 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if state == fileMissing {
 		return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "no store at %s; run 'gatehouse init' to create it", abs)
 	}
+	if err := guard(abs, opts); err != nil {
+		return nil, err
+	}
+	if opts.ReadOnly {
+		return openReadOnly(ctx, abs, state, opts)
+	}
 	db, err := openPools(abs, opts)
 	if err != nil {
 		return nil, err
 	}
 	if err := db.checkAndMigrate(ctx, nil); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// guard applies checkPermissions: a write is refused, a read warned.
+func guard(abs string, opts Options) error {
+	pr := checkPermissions(abs)
+	switch {
+	case pr == nil:
+		return nil
+	case opts.ReadOnly:
+		if opts.Warn != nil {
+			opts.Warn(fmt.Sprintf("warning: %s: whoever can write it can rewrite the store and its audit trail; fix: %s", pr.what, pr.fix))
+		}
+		return nil
+	}
+	return gatehouse.Errorf(gatehouse.EUNAVAILABLE,
+		"%s: refusing to write to the store, whose file is its security boundary; fix: %s", pr.what, pr.fix)
+}
+
+// openReadOnly opens the store for reading and checks what it is, without
+// migrating it.
+func openReadOnly(ctx context.Context, abs string, state fileState, opts Options) (*DB, error) {
+	if state == fileEmpty {
+		return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store %s is not initialised; run 'gatehouse init'", abs)
+	}
+	db, err := openPools(abs, opts)
+	if err != nil {
+		return nil, err
+	}
+	id, err := db.identity(ctx)
+	if err == nil {
+		err = db.checkIdentity(id, nil)
+	}
+	if err == nil && id.version < int64(SchemaVersion()) && !opts.OlderSchema {
+		err = gatehouse.Errorf(gatehouse.EUNAVAILABLE,
+			"store %s has schema version %d, older than this gatehouse's (%d), and a read does not migrate it; run 'gatehouse init' to migrate it",
+			abs, id.version, SchemaVersion())
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -124,6 +191,9 @@ func Create(ctx context.Context, path string, opts Options, p InitParams) (*DB, 
 	}
 	state, err := probe(abs)
 	if err != nil {
+		return nil, info, err
+	}
+	if err := guard(abs, opts); err != nil {
 		return nil, info, err
 	}
 	if state == fileMissing {
@@ -177,8 +247,14 @@ const (
 // sqliteMagic begins every SQLite database file.
 var sqliteMagic = []byte("SQLite format 3\x00")
 
-// probe looks at the file before the driver touches it, so that garbage is
-// refused without SQLite ever opening (and possibly journaling) it.
+// probe looks at the file before the driver touches it, so that garbage,
+// and a database that is not a gatehouse store, is refused without SQLite
+// ever opening it: opening would roll back the database's hot journal or,
+// on close, checkpoint its WAL into it. A database is accepted when its
+// committed header (see committedHeader) carries gatehouse's application
+// ID, or when it never had a schema and no journal waits beside it (a store
+// whose init did not commit); the identity is checked again, through
+// SQLite, once the store is open.
 func probe(path string) (fileState, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -199,8 +275,15 @@ func probe(path string) (fileState, error) {
 		return fileEmpty, nil
 	}
 	head := make([]byte, len(sqliteMagic))
-	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, sqliteMagic) {
+	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, sqliteMagic) || st.Size() < headerSize {
 		return 0, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s is not a gatehouse store (not an SQLite database); refusing to use it", path)
+	}
+	h, err := committedHeader(path, f)
+	if err != nil {
+		return 0, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot read store %s: %v", path, gatehouse.PathCause(err))
+	}
+	if h.field(offApplicationID) != ApplicationID && (!h.blank() || hotJournal(path)) {
+		return 0, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s is not a gatehouse store (another SQLite database); refusing to use it", path)
 	}
 	return fileSQLite, nil
 }
@@ -225,8 +308,9 @@ func createFile(path string) error {
 	return f.Close()
 }
 
-// openPools prepares the writer and reader pools. sql.Open connects lazily,
-// so nothing touches the file until the first query.
+// openPools prepares the writer and reader pools; read-only, one pool
+// serves as both. sql.Open connects lazily, so nothing touches the file
+// until the first query.
 func openPools(path string, opts Options) (*DB, error) {
 	busy := opts.BusyTimeout
 	if busy <= 0 {
@@ -237,18 +321,37 @@ func openPools(path string, opts Options) (*DB, error) {
 		now = time.Now
 	}
 	// mode=rw: never create the file here; only createFile does, with 0600.
+	mode := "rw"
+	if opts.ReadOnly {
+		mode = "ro"
+		if st, err := os.Stat(path); err == nil && !writableHere(path, st) && !exists(path+"-wal") {
+			// Nobody writes this copy (read-only media, a 0444 backup)
+			// and it has no WAL: read the file alone, creating nothing.
+			mode = "ro&immutable=1"
+		}
+	}
 	u := url.URL{Scheme: "file", Path: path}
-	base := u.String() + fmt.Sprintf("?mode=rw&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", busy.Milliseconds())
-	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	base := u.String() + fmt.Sprintf("?mode=%s&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", mode, busy.Milliseconds())
+	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
 	if err != nil {
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
 	}
-	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	read.SetMaxOpenConns(4)
+	db := &DB{path: path, read: read, write: read, readOnly: opts.ReadOnly, now: now, osUser: opts.OSUser}
+	if opts.ReadOnly {
+		return db, nil
+	}
+	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
-		write.Close()
+		read.Close()
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
 	}
 	write.SetMaxOpenConns(1)
-	read.SetMaxOpenConns(4)
-	return &DB{path: path, write: write, read: read, now: now, osUser: opts.OSUser}, nil
+	db.write = write
+	return db, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

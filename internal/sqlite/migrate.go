@@ -80,7 +80,29 @@ func (db *DB) checkAndMigrate(ctx context.Context, init *InitParams) error {
 	if err != nil {
 		return err
 	}
-	blank := id.appID == 0 && id.version == 0 && id.objects == 0
+	if err := db.checkIdentity(id, init); err != nil {
+		return err
+	}
+	if id.version == int64(SchemaVersion()) {
+		return nil
+	}
+	if id.blank() {
+		// WAL lets readers run beside the writer; it is a property of the
+		// file and cannot be set inside a transaction.
+		var mode string
+		if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+			return db.classify(err, "initialise store")
+		}
+	}
+	return db.migrate(ctx, init)
+}
+
+func (id identity) blank() bool { return id.appID == 0 && id.version == 0 && id.objects == 0 }
+
+// checkIdentity refuses a file that is not a gatehouse store, a blank one
+// unless init is given, and a store newer than this binary.
+func (db *DB) checkIdentity(id identity, init *InitParams) error {
+	blank := id.blank()
 	switch {
 	case blank && init == nil:
 		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store %s is not initialised; run 'gatehouse init'", db.path)
@@ -90,18 +112,8 @@ func (db *DB) checkAndMigrate(ctx context.Context, init *InitParams) error {
 		return gatehouse.Errorf(gatehouse.EUNAVAILABLE,
 			"store %s has schema version %d, newer than this gatehouse supports (%d); use a newer gatehouse — the store was not modified",
 			db.path, id.version, SchemaVersion())
-	case id.version == int64(SchemaVersion()):
-		return nil
 	}
-	if blank {
-		// WAL lets readers run beside the writer; it is a property of the
-		// file and cannot be set inside a transaction.
-		var mode string
-		if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
-			return db.classify(err, "initialise store")
-		}
-	}
-	return db.migrate(ctx, init)
+	return nil
 }
 
 // migrate applies the pending migrations, and for a new store its initial

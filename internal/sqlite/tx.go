@@ -111,6 +111,9 @@ var TestOnlyBeforeCommit func(action string)
 // returned by fn as an event with OutcomeDenied; the caller reports the
 // refusal after Change commits it.
 func (db *DB) Change(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
+	if db.readOnly {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store %s: it was opened read-only", db.path)
+	}
 	db.prepareHot(ctx)
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
