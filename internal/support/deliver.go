@@ -77,9 +77,18 @@ var TestOnlyRetryDelay = time.Second
 
 // post delivers the envelope to the vendor's endpoint: up to postAttempts
 // tries, each bounded by timeout, retrying on network errors, 5xx and 429,
-// and succeeding only on a 2xx answer. The body is the encrypted envelope;
+// and succeeding only on a 2xx answer from the endpoint itself. Redirects
+// are never followed: a 302 would become a bodyless GET counted as a
+// delivery, a 307 would re-POST the envelope to a host that was never
+// configured (past the https/loopback rule), so any 3xx is a failure.
+//
+// Every attempt carries the request ID as its Idempotency-Key, the same on
+// each retry: an attempt that timed out may still have been received, and
+// the vendor can drop the duplicate. The body is the encrypted envelope;
 // nothing secret is in the request otherwise.
-func post(ctx context.Context, client *http.Client, endpoint string, data []byte, armored bool, timeout time.Duration) error {
+func post(ctx context.Context, client *http.Client, endpoint, requestID string, data []byte, armored bool, timeout time.Duration) error {
+	noRedirects := *client
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var last error
 	for attempt := 1; attempt <= postAttempts; attempt++ {
 		if attempt > 1 {
@@ -89,7 +98,7 @@ func post(ctx context.Context, client *http.Client, endpoint string, data []byte
 			case <-time.After(TestOnlyRetryDelay * time.Duration(attempt-1)):
 			}
 		}
-		retry, err := postOnce(ctx, client, endpoint, data, armored, timeout)
+		retry, err := postOnce(ctx, &noRedirects, endpoint, requestID, data, armored, timeout)
 		if err == nil {
 			return nil
 		}
@@ -101,7 +110,7 @@ func post(ctx context.Context, client *http.Client, endpoint string, data []byte
 	return gatehouse.Wrap(gatehouse.EUNAVAILABLE, last, "delivery to %s failed: %v", endpoint, last)
 }
 
-func postOnce(ctx context.Context, client *http.Client, endpoint string, data []byte, armored bool, timeout time.Duration) (retry bool, err error) {
+func postOnce(ctx context.Context, client *http.Client, endpoint, requestID string, data []byte, armored bool, timeout time.Duration) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(data))
@@ -113,6 +122,8 @@ func postOnce(ctx context.Context, client *http.Client, endpoint string, data []
 		req.Header.Set("Content-Type", "text/plain; charset=us-ascii")
 	}
 	req.Header.Set("User-Agent", "gatehouse")
+	// IETF draft-ietf-httpapi-idempotency-key-header: a quoted string.
+	req.Header.Set("Idempotency-Key", `"`+requestID+`"`)
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -123,8 +134,11 @@ func postOnce(ctx context.Context, client *http.Client, endpoint string, data []
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return false, nil
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return false, fmt.Errorf("the endpoint answered %s: redirects are not followed", resp.Status)
 	}
 	return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests,
 		fmt.Errorf("the endpoint answered %s", resp.Status)

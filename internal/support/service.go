@@ -229,7 +229,7 @@ func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, se
 		if client == nil {
 			client = &http.Client{}
 		}
-		if err := post(ctx, client, set.Endpoint, sealed.Data, o.Armor, time.Duration(set.EndpointTimeout)); err != nil {
+		if err := post(ctx, client, set.Endpoint, requestID, sealed.Data, o.Armor, time.Duration(set.EndpointTimeout)); err != nil {
 			d.abort()
 			return d, err
 		}
