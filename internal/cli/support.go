@@ -276,6 +276,9 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !support.EnvelopeFileMatches(&st) {
+				f.IO.Message("warning: the envelope file %s is not the one issued with request %s (replaced, changed or removed since)", st.EnvelopePath, st.Credential.RequestID)
+			}
 			return p.Object(supportStatus(&st, f.Now().UTC()))
 		},
 	}

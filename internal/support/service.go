@@ -219,7 +219,11 @@ func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, se
 		if err != nil {
 			return d, gatehouse.Errorf(gatehouse.EINVALID, "--out %s: %v", o.Out, err)
 		}
-		if d.staged, err = stageFile(abs, requestID, sealed.Data); err != nil {
+		existing, err := s.replaceable(ctx, abs)
+		if err != nil {
+			return d, err
+		}
+		if d.staged, err = stageFile(abs, requestID, sealed.Data, sealed.SHA256, existing); err != nil {
 			return d, err
 		}
 		d.path = abs
