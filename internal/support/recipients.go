@@ -1,8 +1,9 @@
 // Package support carries out vendor support access: it parses the
 // vendor's age recipients, builds and encrypts the envelope that hands a
 // new password to the vendor, delivers it, and orchestrates the two-phase
-// request/rotation over the store. The password exists only in memory, as
-// bytes that are wiped once the envelope is sealed.
+// request/rotation over the store. The password exists only in memory: its
+// bytes and the envelope's plaintext are wiped once the envelope is sealed
+// (see Seal for exactly what holds).
 package support
 
 import (

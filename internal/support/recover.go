@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"golang.org/x/sys/unix"
 )
 
@@ -97,6 +98,9 @@ func (s *Service) recoverLocked(ctx context.Context) (bool, error) {
 	existing, err := s.replaceable(ctx, path)
 	if err != nil {
 		priv.Close()
+		if gatehouse.ErrorCode(err) == gatehouse.EINVALID {
+			return false, nil // something else is there now: not replaced; status warns
+		}
 		return false, err
 	}
 	if existing != nil {
