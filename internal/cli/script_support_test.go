@@ -114,12 +114,18 @@ func cmdNoLeak(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// httpserve NAME MODE starts an HTTP endpoint on 127.0.0.1 for the rest of
-// the script and sets NAME to its URL. MODE: ok (204), fail (500), hang
-// (answers after 30 s), flaky (500 once, then 204). Each request's body is
-// saved as NAME.body and the count of requests as NAME.count.
+// httpserve NAME MODE [URL] starts an HTTP endpoint on 127.0.0.1 for the
+// rest of the script and sets NAME to its URL. MODE: ok (204), fail (500),
+// hang (answers after 30 s), flaky (500 once, then 204), 302 or 307 (a
+// redirect to URL). Each request's body is saved as NAME.body, the count of
+// requests as NAME.count, and each request's method and Idempotency-Key
+// header are appended to NAME.keys as one line.
 func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: httpserve NAME MODE [URL]")
+	}
 	name, mode := args[0], args[1]
+	var mu sync.Mutex
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
 	var count atomic.Int32
@@ -128,7 +134,19 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 		body, _ := io.ReadAll(r.Body)
 		os.WriteFile(ts.MkAbs(name+".body"), body, 0o600)
 		os.WriteFile(ts.MkAbs(name+".count"), []byte(fmt.Sprint(n)), 0o600)
+		mu.Lock()
+		if f, err := os.OpenFile(ts.MkAbs(name+".keys"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+			fmt.Fprintf(f, "%s %s\n", r.Method, r.Header.Get("Idempotency-Key"))
+			f.Close()
+		}
+		mu.Unlock()
 		switch {
+		case mode == "302" || mode == "307":
+			code := http.StatusFound
+			if mode == "307" {
+				code = http.StatusTemporaryRedirect
+			}
+			http.Redirect(w, r, args[2], code)
 		case mode == "hang":
 			select {
 			case <-r.Context().Done():

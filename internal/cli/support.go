@@ -54,7 +54,7 @@ type issueFlags struct {
 }
 
 func (fl *issueFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&fl.out, "out", "", "write the envelope to FILE (atomically, mode 0600); - for stdout (default: stdout unless an endpoint is configured)")
+	cmd.Flags().StringVar(&fl.out, "out", "", "write the envelope to FILE (atomically, mode 0600; an existing FILE only if it is an earlier envelope); - for stdout (default: stdout unless an endpoint is configured)")
 	cmd.Flags().BoolVar(&fl.armor, "armor", false, "ASCII-armor the envelope (PEM-like text)")
 }
 
@@ -302,6 +302,9 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 			st, err := db.SupportState(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if !support.EnvelopeFileMatches(&st) {
+				f.IO.Message("warning: the envelope file %s is not the one issued with request %s (replaced, changed or removed since)", st.EnvelopePath, st.Credential.RequestID)
 			}
 			return p.Object(supportStatus(&st, f.Now().UTC()))
 		},

@@ -1,8 +1,9 @@
 // Package support carries out vendor support access: it parses the
 // vendor's age recipients, builds and encrypts the envelope that hands a
 // new password to the vendor, delivers it, and orchestrates the two-phase
-// request/rotation over the store. The password exists only in memory, as
-// bytes that are wiped once the envelope is sealed.
+// request/rotation over the store. The password exists only in memory: its
+// bytes and the envelope's plaintext are wiped once the envelope is sealed
+// (see Seal for exactly what holds).
 package support
 
 import (
@@ -42,7 +43,10 @@ func ParseRecipient(s string) (gatehouse.Recipient, error) {
 		return gatehouse.Recipient{}, gatehouse.Errorf(gatehouse.EINVALID, "that is an age identity (a private key), not a recipient: give its public key (age-keygen -y)")
 	case strings.HasPrefix(s, "-----BEGIN"):
 		return gatehouse.Recipient{}, gatehouse.Errorf(gatehouse.EINVALID, "that looks like a private key file, not a recipient: give the public key (.pub)")
-	case strings.HasPrefix(s, "age1pq"):
+	// The post-quantum prefix is the Bech32 HRP "age1pq" and its separator
+	// "1": an X25519 recipient's data may itself start with "pq" (about 1 key
+	// in 1,024), but never with "1", which Bech32 data cannot contain.
+	case strings.HasPrefix(s, "age1pq1"):
 		return gatehouse.Recipient{}, gatehouse.Errorf(gatehouse.EINVALID, "post-quantum age recipients are not supported yet: give an X25519 (age1…) or SSH recipient")
 	case strings.HasPrefix(s, "age1"):
 		r, err := age.ParseX25519Recipient(s)

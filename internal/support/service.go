@@ -245,7 +245,11 @@ func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, se
 		if err != nil {
 			return d, gatehouse.Errorf(gatehouse.EINVALID, "--out %s: %v", o.Out, err)
 		}
-		if d.staged, err = stageFile(abs, requestID, sealed.Data); err != nil {
+		existing, err := s.replaceable(ctx, abs)
+		if err != nil {
+			return d, err
+		}
+		if d.staged, err = stageFile(abs, requestID, sealed.Data, sealed.SHA256, existing); err != nil {
 			return d, err
 		}
 		d.path = abs
@@ -255,7 +259,7 @@ func (s *Service) deliver(ctx context.Context, set gatehouse.SupportSettings, se
 		if client == nil {
 			client = &http.Client{}
 		}
-		if err := post(ctx, client, set.Endpoint, sealed.Data, o.Armor, time.Duration(set.EndpointTimeout)); err != nil {
+		if err := post(ctx, client, set.Endpoint, requestID, sealed.Data, o.Armor, time.Duration(set.EndpointTimeout)); err != nil {
 			d.abort()
 			return d, err
 		}
