@@ -170,7 +170,7 @@ func (db *DB) SetSSOExempt(ctx context.Context, actor, ref string, exempt bool) 
 		q := "DELETE FROM sso_exemptions WHERE user_id = ?"
 		args := []any{u.ID}
 		if exempt {
-			q, args = "INSERT INTO sso_exemptions (user_id, added_at, added_by) VALUES (?, ?, ?)", []any{u.ID, audit.FormatTime(tx.now), actor}
+			q, args = "INSERT INTO sso_exemptions (user_id, added_at, added_by) VALUES (?, ?, ?)", []any{u.ID, audit.FormatTime(tx.now), tx.recordedActor(actor)}
 		}
 		if _, err := tx.tx.ExecContext(tx.ctx, q, args...); err != nil {
 			return nil, err
