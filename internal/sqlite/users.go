@@ -215,7 +215,8 @@ func (db *DB) SetPassword(ctx context.Context, actor, ref, hash string) error {
 
 // SetEnabled enables or disables a user. The support account is managed by
 // the support commands, and the last enabled MSP admin cannot be disabled:
-// that would reopen the bootstrap window to any operator.
+// that would reopen the bootstrap window to any operator. Nor can the last
+// break-glass admin while SSO is required (see keepBreakGlass).
 func (db *DB) SetEnabled(ctx context.Context, actor, ref string, enabled bool) (bool, error) {
 	action := map[bool]string{true: "user.enable", false: "user.disable"}[enabled]
 	ev, err := db.ChangeAsAdmin(ctx, actor, action, ref, func(tx *Tx) (*gatehouse.NewEvent, error) {
@@ -236,6 +237,11 @@ func (db *DB) SetEnabled(ctx context.Context, actor, ref string, enabled bool) (
 			}
 			if admins == 1 {
 				return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is the last enabled MSP admin; add another before disabling it", u.Name)
+			}
+		}
+		if !enabled {
+			if err := tx.keepBreakGlass(u.ID, u.Name); err != nil {
+				return nil, err
 			}
 		}
 		if enabled && len(u.Roles) > 0 {
