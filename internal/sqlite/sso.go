@@ -321,7 +321,7 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 	}
 	var u gatehouse.User
 	var hash string
-	var found bool
+	var found, locked bool
 	err := db.View(ctx, func(tx *Tx) error {
 		var err error
 		u, err = tx.findUser(ref)
@@ -337,13 +337,17 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 			return err
 		}
 		hash = h.String
-		return nil
+		r, err := tx.failureRecord(u.ID, localCredential)
+		locked = r.Locked(tx.now)
+		return err
 	})
 	if err != nil {
 		return gatehouse.SignInResult{}, err
 	}
+	// A locked account's password is not judged: the dummy check spends
+	// the same time, so neither the answer nor its timing tells anything.
 	passwordOK := false
-	if hash != "" {
+	if hash != "" && !locked {
 		ok, err := password.Verify(hash, pw)
 		if err != nil {
 			return gatehouse.SignInResult{}, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "the stored password of %s is damaged", u.Name)
@@ -373,6 +377,17 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 		case !passwordOK:
 			reason = gatehouse.ReasonBadPassword
 		}
+		details := map[string]any{"sso_required": s.Require}
+		verdict := map[gatehouse.SignInReason]passwordVerdict{gatehouse.SignedIn: passwordRight, gatehouse.ReasonBadPassword: passwordWrong}[reason]
+		if locked && verdict != passwordNotJudged {
+			verdict = passwordLocked // not judged, as above
+		}
+		if nowLocked, err := tx.throttle(u.ID, localCredential, verdict, details); err != nil {
+			return nil, err
+		} else if nowLocked {
+			reason = gatehouse.ReasonLocked
+		}
+		details["reason"] = string(reason)
 		res = gatehouse.SignInResult{Decision: "refused", Reason: reason, Time: tx.now}
 		target := gatehouse.Clip(ref, 128)
 		action, outcome := "login.denied", gatehouse.OutcomeDenied
@@ -386,8 +401,7 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 				return nil, err
 			}
 		}
-		return &gatehouse.NewEvent{Actor: target, Action: action, Target: target, Outcome: outcome,
-			Details: map[string]any{"reason": string(reason), "sso_required": s.Require}}, nil
+		return &gatehouse.NewEvent{Actor: target, Action: action, Target: target, Outcome: outcome, Details: details}, nil
 	})
 	return res, err
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -30,24 +31,30 @@ const userSelect = `SELECT u.id, u.name, u.kind, coalesce(u.email, ''), u.enable
 	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = u.id), '') END,
 	coalesce((SELECT group_concat(r.name, char(31)) FROM user_scopes x JOIN scopes r ON r.id = x.scope_id WHERE x.user_id = u.id), ''),
 	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_groups x JOIN groups r ON r.id = x.group_id WHERE x.user_id = u.id), '') END,
-	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_orgs x JOIN orgs r ON r.id = x.org_id WHERE x.user_id = u.id), '') END
+	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_orgs x JOIN orgs r ON r.id = x.org_id WHERE x.user_id = u.id), '') END,
+	(SELECT f.locked_until FROM login_failures f WHERE f.user_id = u.id
+		AND f.credential = coalesce((SELECT c.request_id FROM support_credentials c WHERE c.user_id = u.id), ''))
 	FROM users u`
 
 type rowScanner interface{ Scan(...any) error }
 
-func scanUser(r rowScanner) (gatehouse.User, error) {
+// scanUser reads a userSelect row; a lock that ended before now is no lock.
+func scanUser(r rowScanner, now time.Time) (gatehouse.User, error) {
 	var u gatehouse.User
 	var created string
-	var last sql.NullString
+	var last, locked sql.NullString
 	var roles, scopes, groups, orgs string
 	err := r.Scan(&u.ID, &u.Name, &u.Kind, &u.Email, &u.Enabled, &u.MSPAdmin, &created, &u.CreatedVia, &u.CreatedBy,
-		&last, &u.SSOIssuer, &u.SSOSubject, &u.SSOExempt, &u.Pending, &roles, &scopes, &groups, &orgs)
+		&last, &u.SSOIssuer, &u.SSOSubject, &u.SSOExempt, &u.Pending, &roles, &scopes, &groups, &orgs, &locked)
 	if err != nil {
 		return u, err
 	}
 	u.CreatedAt, _ = audit.ParseTime(created)
 	if t := parseNullTime(last); !t.IsZero() {
 		u.LastSignInAt = &t
+	}
+	if t := parseNullTime(locked); t.After(now) {
+		u.LockedUntil = &t
 	}
 	u.Roles, u.Scopes, u.Groups, u.Orgs = splitNames(roles), splitNames(scopes), splitNames(groups), splitNames(orgs)
 	return u, nil
@@ -68,10 +75,10 @@ func (tx *Tx) findUser(ref string) (gatehouse.User, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		q, arg = userSelect+" WHERE u.id = ?", id
 	}
-	u, err := scanUser(tx.tx.QueryRowContext(tx.ctx, q, arg))
+	u, err := scanUser(tx.tx.QueryRowContext(tx.ctx, q, arg), tx.now)
 	if errors.Is(err, sql.ErrNoRows) && strings.Contains(ref, "@") {
 		if email, nerr := gatehouse.NormaliseEmail(ref); nerr == nil {
-			u, err = scanUser(tx.tx.QueryRowContext(tx.ctx, userSelect+" WHERE u.email = ?", email))
+			u, err = scanUser(tx.tx.QueryRowContext(tx.ctx, userSelect+" WHERE u.email = ?", email), tx.now)
 		}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -99,7 +106,7 @@ func (db *DB) ListUsers(ctx context.Context, f gatehouse.UserFilter, fn func(u *
 		}
 		defer rows.Close()
 		for rows.Next() {
-			u, err := scanUser(rows)
+			u, err := scanUser(rows, tx.now)
 			if err != nil {
 				return err
 			}

@@ -139,6 +139,8 @@ const (
 	ReasonNoSuchUser   SignInReason = "no_such_user"
 	ReasonNoPassword   SignInReason = "no_local_password"
 	ReasonNotLocalUser SignInReason = "not_a_local_account"
+	// ReasonLocked: too many wrong passwords; the password was not judged.
+	ReasonLocked SignInReason = "account_locked"
 )
 
 // SignInFacts is what the store knows when a sign-in is decided.

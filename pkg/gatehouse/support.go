@@ -106,6 +106,9 @@ const (
 	LogonNoCredential    LogonReason = "no_credential"
 	LogonExpired         LogonReason = "credential_expired"
 	LogonWrongPassword   LogonReason = "wrong_password"
+	// LogonLocked: too many wrong passwords for this credential; the
+	// password was not judged. A new credential is not locked.
+	LogonLocked LogonReason = "credential_locked"
 )
 
 // DecideSupportLogon decides a support logon from the credential's state,
