@@ -207,7 +207,7 @@ func newCmdUsersShow(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show USER",
 		Short:   "Show one account",
-		Long:    withExitStatus(`Show one account: kind, email, status, how and when it was created, its last sign-in, and its roles, scopes, groups and organisations. USER is a name, an email or an ID.`),
+		Long:    withExitStatus(`Show one account: kind, email, status, how and when it was created, its last sign-in, the end of a lock after failed logons (locked_until, while it lasts), and its roles, scopes, groups and organisations. USER is a name, an email or an ID.`),
 		Example: "  gatehouse users show ann@example.com\n  gatehouse users show 42 -o json",
 		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -440,8 +440,10 @@ func NewCmdLogin(f *Factory) *cobra.Command {
 		Short:   "Verify a local password login (password on stdin); refused while SSO is required",
 		Example: "  gatehouse login breakglass < password-file",
 		Long: withExitStatus(`Verify a local password login, as the server does. While SSO is required, a
-user who is not exempt is refused (sso_required). Success and refusal are
-audited; a refusal exits 1.`),
+user who is not exempt is refused (sso_required). Too many wrong passwords
+lock the account for a while (account_locked; 'gatehouse users lockout
+configure', 'gatehouse users unlock'). Success and refusal are audited; a
+refusal exits 1.`),
 		Args: exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.logon(cmd, "login", func(db *sqlite.DB, pw []byte) (any, bool, string, error) {
