@@ -19,7 +19,7 @@ account. See docs/sso-and-provisioning.md.`),
 		newCmdSSOFlag(f, "allow", sqlite.SettingSSOAllow, "Allow users to sign in with the identity provider",
 			`Allow (on) or stop (off) sign-in with the identity provider. SSO cannot be turned off while it is required. Turning it off leaves auto-create as it is, but inert.`),
 		newCmdSSOFlag(f, "require", sqlite.SettingSSORequire, "Require SSO: local password login only for exempt users",
-			`Require SSO (on): local password login is refused (sso_required) except for users exempted with 'sso exempt add'. Keep a break-glass MSP admin exempt. Needs SSO allowed.`),
+			`Require SSO (on): local password login is refused (sso_required) except for users exempted with 'sso exempt add'. Needs SSO allowed, and a break-glass admin: an enabled MSP admin with a local password, exempt; while SSO is required the last one cannot lose its exemption or be disabled.`),
 		newCmdSSOFlag(f, "auto-create", sqlite.SettingSSOAutoCreate, "Create accounts on first successful SSO sign-in",
 			`Turn automatic user creation on or off. On: the first successful SSO sign-in of an unknown identity creates an account, once, with no roles, scopes, group access, organisation visibility or admin status. Needs SSO allowed. Turning it off removes or changes nobody.`),
 		newCmdSSOExempt(f),
@@ -51,35 +51,10 @@ func newCmdSSOFlag(f *Factory, name, key, short, long string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetSSOFlag(cmd.Context(), f.Actor(), key, on) },
-				"sso "+name+" is now "+args[0], "sso "+name+" was already "+args[0]+"; nothing changed"); err != nil {
-				return err
-			}
-			if key == sqlite.SettingSSORequire && on {
-				f.warnNoBreakGlass(cmd)
-			}
-			return nil
+			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetSSOFlag(cmd.Context(), f.Actor(), key, on) },
+				"sso "+name+" is now "+args[0], "sso "+name+" was already "+args[0]+"; nothing changed")
 		},
 	}
-}
-
-// warnNoBreakGlass warns when SSO is required and no enabled MSP admin is
-// exempt: if the identity provider fails, nobody could log in to fix it.
-func (f *Factory) warnNoBreakGlass(cmd *cobra.Command) {
-	db, err := f.Store(cmd.Context())
-	if err != nil {
-		return
-	}
-	s, err := db.SSOSettings(cmd.Context())
-	if err != nil {
-		return
-	}
-	for _, name := range s.Exempt {
-		if u, err := db.User(cmd.Context(), name); err == nil && u.MSPAdmin && u.Enabled {
-			return
-		}
-	}
-	f.IO.Message("warning: no enabled MSP admin is exempt from SSO; if the identity provider fails, nobody can log in locally (gatehouse sso exempt add ADMIN)")
 }
 
 func newCmdSSOExempt(f *Factory) *cobra.Command {

@@ -25,7 +25,8 @@ account must be enabled, the credential unexpired, and the password (read
 from stdin, one line) must match its argon2id hash. Success and refusal are
 both audited with the technician's ID. A refused logon exits 1 with a
 reason: account_missing, account_disabled, no_credential,
-credential_expired, wrong_password.`),
+credential_expired, credential_locked (too many wrong passwords for this
+credential: 'gatehouse users lockout configure'), wrong_password.`),
 		Example: `  gatehouse support login --technician tech-042 < password`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -27,7 +27,97 @@ deliberate assignment.`),
 	})
 	cmd.AddCommand(newCmdUsersList(f, false), newCmdUsersList(f, true), newCmdUsersShow(f), newCmdUsersAdd(f),
 		newCmdUsersGrant(f, true), newCmdUsersGrant(f, false), newCmdUsersEnable(f, true), newCmdUsersEnable(f, false),
-		newCmdUsersPasswd(f))
+		newCmdUsersPasswd(f), newCmdUsersUnlock(f), newCmdUsersLockout(f))
+	return cmd
+}
+
+func newCmdUsersUnlock(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "unlock USER",
+		Short: "End a lock after failed logons, and clear the count",
+		Long: withExitStatus(`End the lock that too many failed logons put on an account (for the support
+account: on its live credential) and clear its count of failures. Audited
+(user.unlock). A lock also ends by itself after the lockout duration
+('gatehouse users lockout configure').`),
+		Example: "  gatehouse users unlock breakglass",
+		Args:    exactArgs(1, "USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.Unlock(cmd.Context(), f.Actor(), args[0]) },
+				"user unlocked", "the user had no failed logons; nothing changed")
+		},
+	}
+}
+
+func newCmdUsersLockout(f *Factory) *cobra.Command {
+	cmd := parentCommand(&cobra.Command{
+		Use:   "lockout",
+		Short: "Failed-logon throttling: how many failures lock an account, and for how long",
+	})
+	var maxFailures int
+	var window, duration string
+	configure := &cobra.Command{
+		Use:   "configure [--max-failures N] [--window D] [--duration D]",
+		Short: "Set failed-logon throttling (audited)",
+		Long: withExitStatus(`Set failed-logon throttling, kept in the store; each change is audited
+(lockout.configure) and 'gatehouse config show' prints the settings (login.*).
+--max-failures wrong passwords within --window lock the account for
+--duration: local logons per account, support logons per credential.
+Defaults after PCI DSS 8.3.4: 5 failures, 30m window, 30m lock.
+
+  --max-failures  failures that lock (1 to 100; default 5)
+  --window        how long failures add up, from the first (1m to 24h; default 30m)
+  --duration      how long a lock lasts (1m to 30d; default 30m)`),
+		Example: "  gatehouse users lockout configure --max-failures 5 --window 15m --duration 30m",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var u gatehouse.LockoutUpdate
+			fl := cmd.Flags()
+			if !fl.Changed("max-failures") && !fl.Changed("window") && !fl.Changed("duration") {
+				return usageError("nothing to configure: give --max-failures, --window or --duration")
+			}
+			if fl.Changed("max-failures") {
+				if err := gatehouse.ValidateMaxFailures(maxFailures); err != nil {
+					return err
+				}
+				u.MaxFailures = &maxFailures
+			}
+			for _, d := range []struct {
+				flag, v  string
+				dst      **time.Duration
+				validate func(time.Duration) error
+			}{
+				{"window", window, &u.Window, gatehouse.ValidateFailureWindow},
+				{"duration", duration, &u.Lockout, gatehouse.ValidateLockout},
+			} {
+				if !fl.Changed(d.flag) {
+					continue
+				}
+				v, err := optionalDuration("--"+d.flag, d.v)
+				if err != nil {
+					return err
+				}
+				if err := d.validate(v); err != nil {
+					return err
+				}
+				*d.dst = &v
+			}
+			p, db, err := f.PrinterAndStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			pol, changed, err := db.ConfigureLockout(cmd.Context(), f.Actor(), u)
+			if err != nil {
+				return err
+			}
+			f.IO.Info("%s", map[bool]string{true: "lockout settings changed", false: "lockout settings unchanged"}[changed])
+			return f.Report(p, pol)
+		},
+	}
+	fl := configure.Flags()
+	fl.IntVar(&maxFailures, "max-failures", 0, "failed logons that lock (1 to 100)")
+	fl.StringVar(&window, "window", "", "how long failures add up (30m)")
+	fl.StringVar(&duration, "duration", "", "how long a lock lasts (30m)")
+	cmd.AddCommand(configure)
 	return cmd
 }
 
@@ -117,7 +207,7 @@ func newCmdUsersShow(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show USER",
 		Short:   "Show one account",
-		Long:    withExitStatus(`Show one account: kind, email, status, how and when it was created, its last sign-in, and its roles, scopes, groups and organisations. USER is a name, an email or an ID.`),
+		Long:    withExitStatus(`Show one account: kind, email, status, how and when it was created, its last sign-in, the end of a lock after failed logons (locked_until, while it lasts), and its roles, scopes, groups and organisations. USER is a name, an email or an ID.`),
 		Example: "  gatehouse users show ann@example.com\n  gatehouse users show 42 -o json",
 		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -350,8 +440,10 @@ func NewCmdLogin(f *Factory) *cobra.Command {
 		Short:   "Verify a local password login (password on stdin); refused while SSO is required",
 		Example: "  gatehouse login breakglass < password-file",
 		Long: withExitStatus(`Verify a local password login, as the server does. While SSO is required, a
-user who is not exempt is refused (sso_required). Success and refusal are
-audited; a refusal exits 1.`),
+user who is not exempt is refused (sso_required). Too many wrong passwords
+lock the account for a while (account_locked; 'gatehouse users lockout
+configure', 'gatehouse users unlock'). Success and refusal are audited; a
+refusal exits 1.`),
 		Args: exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.logon(cmd, "login", func(db *sqlite.DB, pw []byte) (any, bool, string, error) {

@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -9,20 +12,34 @@ import (
 // authorize reports whether actor may change settings or grant access: an
 // enabled MSP admin of this store may. While the store has no enabled MSP
 // admin at all, the operator may act ("bootstrap"), and the event says so;
-// creating the first admin (init --admin) closes that window.
-func (tx *Tx) authorize(actor string) (allowed, bootstrap bool, err error) {
+// creating the first admin (init --admin) closes that window. Names match
+// without regard to case (the column is NOCASE); name is the admin's name as
+// stored, which is what events record, not the spelling typed.
+func (tx *Tx) authorize(actor string) (allowed, bootstrap bool, name string, err error) {
 	var admins int
 	if err := tx.tx.QueryRowContext(tx.ctx,
 		"SELECT count(*) FROM users WHERE msp_admin = 1 AND enabled = 1").Scan(&admins); err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
 	if admins == 0 {
-		return true, true, nil
+		return true, true, actor, nil
 	}
-	var ok int
 	err = tx.tx.QueryRowContext(tx.ctx,
-		"SELECT count(*) FROM users WHERE name = ? AND msp_admin = 1 AND enabled = 1", actor).Scan(&ok)
-	return ok == 1, false, err
+		"SELECT name FROM users WHERE name = ? AND msp_admin = 1 AND enabled = 1", actor).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, false, "", nil
+	}
+	return err == nil, false, name, err
+}
+
+// recordedActor is the name an event or a row records for actor: the
+// stored name of the admin authorised in this transaction when actor is a
+// spelling of it, else actor as given.
+func (tx *Tx) recordedActor(actor string) string {
+	if tx.admin != "" && strings.EqualFold(actor, tx.admin) {
+		return tx.admin
+	}
+	return actor
 }
 
 // ChangeAsAdmin is Change for changes only an MSP admin may make. An actor
@@ -32,10 +49,11 @@ func (tx *Tx) authorize(actor string) (allowed, bootstrap bool, err error) {
 func (db *DB) ChangeAsAdmin(ctx context.Context, actor, action, target string, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
 	denied := false
 	ev, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
-		allowed, bootstrap, err := tx.authorize(actor)
+		allowed, bootstrap, name, err := tx.authorize(actor)
 		if err != nil {
 			return nil, err
 		}
+		tx.admin = name
 		if !allowed {
 			denied = true
 			return &gatehouse.NewEvent{
@@ -44,6 +62,9 @@ func (db *DB) ChangeAsAdmin(ctx context.Context, actor, action, target string, f
 			}, nil
 		}
 		ne, err := fn(tx)
+		if ne != nil {
+			ne.Actor = tx.recordedActor(ne.Actor)
+		}
 		if ne != nil && bootstrap {
 			if ne.Details == nil {
 				ne.Details = map[string]any{}

@@ -32,6 +32,9 @@ func (db *DB) ServerConfig(ctx context.Context) (gatehouse.ServerConfig, error) 
 		if c.License, err = tx.license(); err != nil {
 			return err
 		}
+		if c.Login, err = tx.lockoutPolicy(); err != nil {
+			return err
+		}
 		var oldest sql.NullString
 		err = tx.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE kind != 'support'),
 			(SELECT count(*) FROM users u WHERE `+pendingCondition+`),

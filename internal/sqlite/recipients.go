@@ -47,12 +47,12 @@ func (db *DB) AddRecipients(ctx context.Context, actor string, rs []gatehouse.Re
 		for _, r := range rs {
 			res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO support_recipients (kind, recipient, fingerprint, comment, added_at, added_by)
 				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-				r.Kind, r.Recipient, r.Fingerprint, r.Comment, audit.FormatTime(tx.now), actor)
+				r.Kind, r.Recipient, r.Fingerprint, r.Comment, audit.FormatTime(tx.now), tx.recordedActor(actor))
 			if err != nil {
 				return nil, err
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
-				r.AddedAt, r.AddedBy = tx.now, actor
+				r.AddedAt, r.AddedBy = tx.now, tx.recordedActor(actor)
 				added = append(added, r)
 				fps = append(fps, r.Fingerprint)
 			}

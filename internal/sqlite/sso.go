@@ -124,6 +124,14 @@ func (db *DB) SetSSOFlag(ctx context.Context, actor, key string, on bool) (bool,
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "SSO cannot be required while it is not allowed: run 'gatehouse sso allow on' first")
 		case key == settingSSOAllow && !on && s.Require:
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "SSO is required: turn that off first ('gatehouse sso require off'), or nobody but the exempt users could log in")
+		case key == settingSSORequire && on:
+			n, err := tx.breakGlassAdmins()
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "SSO cannot be required while no enabled MSP admin can log in locally: give one a password ('gatehouse users passwd ADMIN') and exempt it ('gatehouse sso exempt add ADMIN') first")
+			}
 		}
 		if err := tx.SetSetting(key, strconv.FormatBool(on)); err != nil {
 			return nil, err
@@ -135,6 +143,39 @@ func (db *DB) SetSSOFlag(ctx context.Context, actor, key string, on bool) (bool,
 		return &gatehouse.NewEvent{Actor: actor, Action: action, Target: "sso", Outcome: gatehouse.OutcomeSuccess, Details: details}, nil
 	})
 	return ev != nil, err
+}
+
+// breakGlassSQL selects the break-glass admins: enabled local MSP admins
+// with a password, exempt from required SSO — those who can still log in
+// when the identity provider fails.
+const breakGlassSQL = `SELECT u.id FROM sso_exemptions e CROSS JOIN users u ON u.id = e.user_id
+	WHERE u.msp_admin = 1 AND u.enabled = 1 AND u.kind = 'local' AND u.password_hash IS NOT NULL`
+
+// breakGlassAdmins counts the break-glass admins.
+func (tx *Tx) breakGlassAdmins() (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM ("+breakGlassSQL+")").Scan(&n)
+	return n, err
+}
+
+// keepBreakGlass refuses a change that would take user id (name) out of the
+// break-glass admins while SSO is required and it is the last of them:
+// nobody could then log in if the identity provider failed, not even to
+// turn required SSO off. Like a seat beyond the licence, this is a conflict
+// with the store's state, refused before anything changes, and not audited.
+func (tx *Tx) keepBreakGlass(id int64, name string) error {
+	s, err := tx.ssoFlags()
+	if err != nil || !s.Require {
+		return err
+	}
+	var mine, n int
+	if err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FILTER (WHERE id = ?), count(*) FROM ("+breakGlassSQL+")", id).Scan(&mine, &n); err != nil {
+		return err
+	}
+	if mine == 1 && n == 1 {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "%s is the last enabled MSP admin who can log in locally while SSO is required: exempt another admin with a password first, or turn 'sso require' off", name)
+	}
+	return nil
 }
 
 // SetSSOIssuer sets the identity provider's issuer identifier.
@@ -167,10 +208,15 @@ func (db *DB) SetSSOExempt(ctx context.Context, actor, ref string, exempt bool) 
 		if exempt && u.Kind != "local" {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is a %s account: only local accounts log in with a password", u.Name, u.Kind)
 		}
+		if !exempt {
+			if err := tx.keepBreakGlass(u.ID, u.Name); err != nil {
+				return nil, err
+			}
+		}
 		q := "DELETE FROM sso_exemptions WHERE user_id = ?"
 		args := []any{u.ID}
 		if exempt {
-			q, args = "INSERT INTO sso_exemptions (user_id, added_at, added_by) VALUES (?, ?, ?)", []any{u.ID, audit.FormatTime(tx.now), actor}
+			q, args = "INSERT INTO sso_exemptions (user_id, added_at, added_by) VALUES (?, ?, ?)", []any{u.ID, audit.FormatTime(tx.now), tx.recordedActor(actor)}
 		}
 		if _, err := tx.tx.ExecContext(tx.ctx, q, args...); err != nil {
 			return nil, err
@@ -275,7 +321,7 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 	}
 	var u gatehouse.User
 	var hash string
-	var found bool
+	var found, locked bool
 	err := db.View(ctx, func(tx *Tx) error {
 		var err error
 		u, err = tx.findUser(ref)
@@ -291,13 +337,17 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 			return err
 		}
 		hash = h.String
-		return nil
+		r, err := tx.failureRecord(u.ID, localCredential)
+		locked = r.Locked(tx.now)
+		return err
 	})
 	if err != nil {
 		return gatehouse.SignInResult{}, err
 	}
+	// A locked account's password is not judged: the dummy check spends
+	// the same time, so neither the answer nor its timing tells anything.
 	passwordOK := false
-	if hash != "" {
+	if hash != "" && !locked {
 		ok, err := password.Verify(hash, pw)
 		if err != nil {
 			return gatehouse.SignInResult{}, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "the stored password of %s is damaged", u.Name)
@@ -327,6 +377,17 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 		case !passwordOK:
 			reason = gatehouse.ReasonBadPassword
 		}
+		details := map[string]any{"sso_required": s.Require}
+		verdict := map[gatehouse.SignInReason]passwordVerdict{gatehouse.SignedIn: passwordRight, gatehouse.ReasonBadPassword: passwordWrong}[reason]
+		if locked && verdict != passwordNotJudged {
+			verdict = passwordLocked // not judged, as above
+		}
+		if nowLocked, err := tx.throttle(u.ID, localCredential, verdict, details); err != nil {
+			return nil, err
+		} else if nowLocked {
+			reason = gatehouse.ReasonLocked
+		}
+		details["reason"] = string(reason)
 		res = gatehouse.SignInResult{Decision: "refused", Reason: reason, Time: tx.now}
 		target := gatehouse.Clip(ref, 128)
 		action, outcome := "login.denied", gatehouse.OutcomeDenied
@@ -340,8 +401,7 @@ func (db *DB) LocalLogin(ctx context.Context, ref string, pw []byte) (gatehouse.
 				return nil, err
 			}
 		}
-		return &gatehouse.NewEvent{Actor: target, Action: action, Target: target, Outcome: outcome,
-			Details: map[string]any{"reason": string(reason), "sso_required": s.Require}}, nil
+		return &gatehouse.NewEvent{Actor: target, Action: action, Target: target, Outcome: outcome, Details: details}, nil
 	})
 	return res, err
 }

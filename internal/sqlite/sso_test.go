@@ -101,13 +101,16 @@ func TestNormaliseEmail(t *testing.T) {
 		"STRASSE@bücher.example": "strasse@xn--bcher-kva.example",
 		"Maße@example.com":       "masse@example.com",
 		"e\u0301@example.com":    "\u00e9@example.com",
+		// The DNS root: a fully qualified domain is the same address.
+		"Ann@Example.COM.":     "ann@example.com",
+		"jörg@Bücher.example.": "jörg@xn--bcher-kva.example",
 	} {
 		got, err := gatehouse.NormaliseEmail(in)
 		if err != nil || got != want {
 			t.Errorf("NormaliseEmail(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "ann", "ann@", "@example.com", "a@b@example.com", "ann@localhost", "a b@example.com", "ann@exa mple.com"} {
+	for _, bad := range []string{"", "ann", "ann@", "@example.com", "a@b@example.com", "ann@localhost", "a b@example.com", "ann@exa mple.com", "ann@example.com..", "ann@.", "ann@example..com", "ann@localhost."} {
 		if _, err := gatehouse.NormaliseEmail(bad); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 			t.Errorf("NormaliseEmail(%q) err = %v, want invalid", bad, err)
 		}

@@ -477,8 +477,19 @@ func (db *DB) SupportLogon(ctx context.Context, technician string, pw []byte) (g
 	if err != nil {
 		return gatehouse.SupportLogonResult{}, err
 	}
-	verified := ""
+	// A locked credential's password is not judged (see LocalLogin).
+	lockedID := ""
 	if st.Credential.HasCredential {
+		locked, err := db.lockedNow(ctx, st.AccountID, st.Credential.RequestID)
+		if err != nil {
+			return gatehouse.SupportLogonResult{}, err
+		}
+		if locked {
+			lockedID = st.Credential.RequestID
+		}
+	}
+	verified := ""
+	if st.Credential.HasCredential && lockedID == "" {
 		ok, err := password.Verify(st.Credential.PasswordHash, pw)
 		if err != nil {
 			return gatehouse.SupportLogonResult{}, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "the stored support credential is damaged; issue a new one with 'gatehouse support request'")
@@ -498,9 +509,21 @@ func (db *DB) SupportLogon(ctx context.Context, technician string, pw []byte) (g
 		c := st.Credential
 		passwordOK := verified != "" && verified == c.RequestID
 		reason := gatehouse.DecideSupportLogon(&c, passwordOK, tx.now)
+		// Failures are keyed on the credential, not the account: they lock
+		// only the credential attacked, and a new one is not locked.
+		details := map[string]any{"technician": technician}
+		verdict := map[gatehouse.LogonReason]passwordVerdict{gatehouse.LogonOK: passwordRight, gatehouse.LogonWrongPassword: passwordWrong}[reason]
+		if lockedID != "" && lockedID == c.RequestID && verdict != passwordNotJudged {
+			verdict = passwordLocked
+		}
+		if nowLocked, err := tx.throttle(st.AccountID, c.RequestID, verdict, details); err != nil {
+			return nil, err
+		} else if nowLocked {
+			reason = gatehouse.LogonLocked
+		}
+		details["reason"] = string(reason)
 		res = gatehouse.SupportLogonResult{Account: c.AccountName, Technician: technician,
 			Allowed: reason == gatehouse.LogonOK, Reason: reason, Time: tx.now}
-		details := map[string]any{"technician": technician, "reason": string(reason)}
 		if c.HasCredential {
 			details["request_id"] = c.RequestID
 		}

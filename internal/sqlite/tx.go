@@ -18,6 +18,9 @@ type Tx struct {
 	// write is set for Change's transactions, whose statements may come
 	// from the prepared-statement cache.
 	write bool
+	// admin is the stored name of the MSP admin ChangeAsAdmin authorised
+	// ("" otherwise); see recordedActor.
+	admin string
 }
 
 // hotStatements run in nearly every change: they are prepared once per

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -30,24 +31,30 @@ const userSelect = `SELECT u.id, u.name, u.kind, coalesce(u.email, ''), u.enable
 	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_roles x JOIN roles r ON r.id = x.role_id WHERE x.user_id = u.id), '') END,
 	coalesce((SELECT group_concat(r.name, char(31)) FROM user_scopes x JOIN scopes r ON r.id = x.scope_id WHERE x.user_id = u.id), ''),
 	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_groups x JOIN groups r ON r.id = x.group_id WHERE x.user_id = u.id), '') END,
-	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_orgs x JOIN orgs r ON r.id = x.org_id WHERE x.user_id = u.id), '') END
+	CASE WHEN u.ungranted THEN '' ELSE coalesce((SELECT group_concat(r.name, char(31)) FROM user_orgs x JOIN orgs r ON r.id = x.org_id WHERE x.user_id = u.id), '') END,
+	(SELECT f.locked_until FROM login_failures f WHERE f.user_id = u.id
+		AND f.credential = coalesce((SELECT c.request_id FROM support_credentials c WHERE c.user_id = u.id), ''))
 	FROM users u`
 
 type rowScanner interface{ Scan(...any) error }
 
-func scanUser(r rowScanner) (gatehouse.User, error) {
+// scanUser reads a userSelect row; a lock that ended before now is no lock.
+func scanUser(r rowScanner, now time.Time) (gatehouse.User, error) {
 	var u gatehouse.User
 	var created string
-	var last sql.NullString
+	var last, locked sql.NullString
 	var roles, scopes, groups, orgs string
 	err := r.Scan(&u.ID, &u.Name, &u.Kind, &u.Email, &u.Enabled, &u.MSPAdmin, &created, &u.CreatedVia, &u.CreatedBy,
-		&last, &u.SSOIssuer, &u.SSOSubject, &u.SSOExempt, &u.Pending, &roles, &scopes, &groups, &orgs)
+		&last, &u.SSOIssuer, &u.SSOSubject, &u.SSOExempt, &u.Pending, &roles, &scopes, &groups, &orgs, &locked)
 	if err != nil {
 		return u, err
 	}
 	u.CreatedAt, _ = audit.ParseTime(created)
 	if t := parseNullTime(last); !t.IsZero() {
 		u.LastSignInAt = &t
+	}
+	if t := parseNullTime(locked); t.After(now) {
+		u.LockedUntil = &t
 	}
 	u.Roles, u.Scopes, u.Groups, u.Orgs = splitNames(roles), splitNames(scopes), splitNames(groups), splitNames(orgs)
 	return u, nil
@@ -68,10 +75,10 @@ func (tx *Tx) findUser(ref string) (gatehouse.User, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		q, arg = userSelect+" WHERE u.id = ?", id
 	}
-	u, err := scanUser(tx.tx.QueryRowContext(tx.ctx, q, arg))
+	u, err := scanUser(tx.tx.QueryRowContext(tx.ctx, q, arg), tx.now)
 	if errors.Is(err, sql.ErrNoRows) && strings.Contains(ref, "@") {
 		if email, nerr := gatehouse.NormaliseEmail(ref); nerr == nil {
-			u, err = scanUser(tx.tx.QueryRowContext(tx.ctx, userSelect+" WHERE u.email = ?", email))
+			u, err = scanUser(tx.tx.QueryRowContext(tx.ctx, userSelect+" WHERE u.email = ?", email), tx.now)
 		}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -99,7 +106,7 @@ func (db *DB) ListUsers(ctx context.Context, f gatehouse.UserFilter, fn func(u *
 		}
 		defer rows.Close()
 		for rows.Next() {
-			u, err := scanUser(rows)
+			u, err := scanUser(rows, tx.now)
 			if err != nil {
 				return err
 			}
@@ -167,7 +174,7 @@ func (tx *Tx) insertUser(nu NewUser, actor string) (int64, error) {
 		hash = nu.PasswordHash
 	}
 	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, email, msp_admin, created_at, created_via, created_by, password_hash)
-		VALUES (?, 'local', ?, ?, ?, ?, ?, ?)`, nu.Name, email, nu.Admin, audit.FormatTime(tx.now), nu.Via, actor, hash)
+		VALUES (?, 'local', ?, ?, ?, ?, ?, ?)`, nu.Name, email, nu.Admin, audit.FormatTime(tx.now), nu.Via, tx.recordedActor(actor), hash)
 	if err != nil {
 		if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
 			return 0, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists", nu.Name)
@@ -215,7 +222,8 @@ func (db *DB) SetPassword(ctx context.Context, actor, ref, hash string) error {
 
 // SetEnabled enables or disables a user. The support account is managed by
 // the support commands, and the last enabled MSP admin cannot be disabled:
-// that would reopen the bootstrap window to any operator.
+// that would reopen the bootstrap window to any operator. Nor can the last
+// break-glass admin while SSO is required (see keepBreakGlass).
 func (db *DB) SetEnabled(ctx context.Context, actor, ref string, enabled bool) (bool, error) {
 	action := map[bool]string{true: "user.enable", false: "user.disable"}[enabled]
 	ev, err := db.ChangeAsAdmin(ctx, actor, action, ref, func(tx *Tx) (*gatehouse.NewEvent, error) {
@@ -236,6 +244,11 @@ func (db *DB) SetEnabled(ctx context.Context, actor, ref string, enabled bool) (
 			}
 			if admins == 1 {
 				return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is the last enabled MSP admin; add another before disabling it", u.Name)
+			}
+		}
+		if !enabled {
+			if err := tx.keepBreakGlass(u.ID, u.Name); err != nil {
+				return nil, err
 			}
 		}
 		if enabled && len(u.Roles) > 0 {

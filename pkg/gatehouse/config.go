@@ -10,6 +10,7 @@ type ServerConfig struct {
 	SSO           SSOSettings      `json:"sso"`
 	Support       SupportConfig    `json:"support"`
 	License       License          `json:"license"`
+	Login         LockoutPolicy    `json:"login"`
 	Users         UsersSummary     `json:"users"`
 }
 

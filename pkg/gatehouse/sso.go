@@ -77,7 +77,8 @@ func ValidateText(what, s string, max int) error {
 }
 
 // NormaliseEmail returns the canonical form of an email address: trimmed,
-// Unicode NFC, case-folded, with an internationalised domain in punycode.
+// Unicode NFC, case-folded, with an internationalised domain in punycode and
+// without the trailing dot of a fully qualified domain name.
 // Two spellings of one address normalise to the same string, so they can
 // never become two accounts.
 func NormaliseEmail(s string) (string, error) {
@@ -100,11 +101,22 @@ func NormaliseEmail(s string) (string, error) {
 		return bad("the part before @ has spaces, control characters or specials")
 	}
 	ascii, err := idna.Lookup.ToASCII(domain)
-	if err != nil || !strings.Contains(ascii, ".") {
+	if err == nil {
+		// A trailing dot names the DNS root: "example.com." is
+		// "example.com", one address (once; "example.com.." is not a name).
+		// After it, every label must be 1 to 63 bytes and the name at most
+		// 253: an empty label ("a..b") is no DNS name either.
+		ascii = strings.TrimSuffix(ascii, ".")
+		_, err = dnsName.ToASCII(ascii)
+	}
+	if err != nil || !strings.Contains(ascii, ".") || strings.HasSuffix(ascii, ".") {
 		return bad("the domain is not a valid DNS name")
 	}
 	return local + "@" + ascii, nil
 }
+
+// dnsName is idna.Lookup that also refuses empty and over-long labels.
+var dnsName = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDNSLength(true))
 
 // SignInReason is the reason code of a sign-in decision.
 type SignInReason string
@@ -127,6 +139,8 @@ const (
 	ReasonNoSuchUser   SignInReason = "no_such_user"
 	ReasonNoPassword   SignInReason = "no_local_password"
 	ReasonNotLocalUser SignInReason = "not_a_local_account"
+	// ReasonLocked: too many wrong passwords; the password was not judged.
+	ReasonLocked SignInReason = "account_locked"
 )
 
 // SignInFacts is what the store knows when a sign-in is decided.

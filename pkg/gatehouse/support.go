@@ -126,6 +126,9 @@ const (
 	// the store's times were edited); a window that cannot be placed in
 	// time is not trusted.
 	LogonNotYetValid LogonReason = "credential_not_yet_valid"
+	// LogonLocked: too many wrong passwords for this credential; the
+	// password was not judged. A new credential is not locked.
+	LogonLocked LogonReason = "credential_locked"
 )
 
 // DecideSupportLogon decides a support logon from the credential's state,

@@ -28,10 +28,13 @@ type User struct {
 	SSOIssuer    string     `json:"sso_issuer,omitempty"`
 	SSOSubject   string     `json:"sso_subject,omitempty"`
 	SSOExempt    bool       `json:"sso_exempt"`
-	Roles        []string   `json:"roles"`
-	Scopes       []string   `json:"scopes"`
-	Groups       []string   `json:"groups"`
-	Orgs         []string   `json:"orgs"`
+	// LockedUntil is the end of a lock after too many failed logons (for
+	// the support account: of its live credential); nil when not locked.
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	Roles       []string   `json:"roles"`
+	Scopes      []string   `json:"scopes"`
+	Groups      []string   `json:"groups"`
+	Orgs        []string   `json:"orgs"`
 }
 
 // Grants names roles, scopes, groups and organisations to assign or remove.
