@@ -232,4 +232,3 @@ func userFile() string {
 	}
 	return ""
 }
-

@@ -129,6 +129,7 @@ const (
 	ReasonExpired      SignInReason = "auth_expired"
 	ReasonUnverified   SignInReason = "email_unverified"
 	ReasonConflict     SignInReason = "identity_conflict"
+	ReasonConfusable   SignInReason = "name_confusable"
 	ReasonSSORequired  SignInReason = "sso_required"
 	ReasonBadPassword  SignInReason = "wrong_password"
 	ReasonNoSuchUser   SignInReason = "no_such_user"
@@ -144,6 +145,9 @@ type SignInFacts struct {
 	AccountEnabled bool
 	// EmailTaken: another account already holds the identity's email.
 	EmailTaken bool
+	// NameConfusable: the account to create would be named like an
+	// existing account, to the eye (the same NameSkeleton).
+	NameConfusable bool
 }
 
 // DecideSignIn is the one rule for SSO sign-ins. Conditions on the
@@ -173,6 +177,8 @@ func DecideSignIn(id *Identity, f *SignInFacts) SignInReason {
 		return ReasonUnverified
 	case f.EmailTaken:
 		return ReasonConflict
+	case f.NameConfusable:
+		return ReasonConfusable
 	}
 	return AccountCreated
 }

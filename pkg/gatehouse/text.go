@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/cases"
 )
 
 // UnsafeRune reports whether r must never reach a terminal raw: a C0 or
@@ -42,4 +45,13 @@ func EscapeUnsafe(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// NameSkeleton is the key under which two account names are confusable:
+// the Unicode TR39 skeleton (UTS #39, section 4) of the name, case-folded,
+// so "аnn@example.com" (Cyrillic а), "ANN@example.com" and "ann@example.com"
+// share one, and so do "jm@" and "jrn@". It is for comparison only, never
+// for display.
+func NameSkeleton(name string) string {
+	return confusables.Skeleton(cases.Fold().String(confusables.Skeleton(name)))
 }
