@@ -195,9 +195,10 @@ func YAMLError(msg string) string {
 }
 
 var (
-	yamlLine     = regexp.MustCompile(`^(line \d+): (.*)$`)
-	yamlType     = regexp.MustCompile(`^cannot unmarshal .* into (\S+)$`)
-	yamlQuoted   = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|'[^']*'")
+	yamlLine = regexp.MustCompile(`^(line \d+): (.*)$`)
+	yamlType = regexp.MustCompile(`^cannot unmarshal .* into (\S+)$`)
+	// Punctuation yaml.v3 names in a syntax error (',' or ']') is kept.
+	yamlQuoted   = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|'[^']{2,}'")
 	unknownField = regexp.MustCompile(`^field .* not found in type \S+$`)
 )
 
