@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
 // dumpStore renders every row of every table, for before/after comparison.
@@ -101,6 +102,8 @@ var badValues = map[string]string{
 	"SQL":        "x'; DROP TABLE users; --",
 	"confusable": "аdmin", // Cyrillic а
 	"RTL":        "evil\u202etxt.exe",
+	"C1":         "x\u009b31my", // a one-byte CSI
+	"zero-width": "a\u200bdmin",
 }
 
 // slot is a command with one X where the bad value goes, in an argument or
@@ -145,8 +148,8 @@ func (m *matrix) run(slots []slot, operational func(label string) bool) {
 			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "gatehouse: ") || len(stderr) > 1100 {
 				t.Errorf("%s: stderr is not one short line: %q", label, gatehouseClip(stderr))
 			}
-			if strings.ContainsRune(stderr, 0) || strings.Contains(stderr, "\u202e") {
-				t.Errorf("%s: stderr echoes a control character", label)
+			if strings.ContainsFunc(stderr, func(r rune) bool { return r != '\n' && gatehouse.UnsafeRune(r) }) {
+				t.Errorf("%s: stderr echoes a control, bidi or zero-width character", label)
 			}
 			if after := dumpStore(t, m.store); after != before {
 				// A refusal that is a decision (a denied sign-in or login) is
@@ -239,7 +242,7 @@ func TestBadInputMatrixPathsAndStdin(t *testing.T) {
 	// Never a relative path: a legitimate one would be written in the
 	// package's directory.
 	nowhere := func(p string) string { return filepath.Join(m.dir, "nowhere", p) }
-	validName := only("SQL", "confusable", "RTL")
+	validName := only("SQL", "confusable", "RTL", "zero-width")
 	slots := []slot{
 		// A valid new file name gets a backup, audited.
 		{args: []string{"store", "backup", in("X")}, accept: validName},
@@ -265,4 +268,53 @@ func gatehouseClip(s string) string {
 		return s[:200] + "…"
 	}
 	return s
+}
+
+// TestMessagesNeverQuoteAKey: a private key pasted into any argument, flag
+// value or flag name is never echoed on stderr, whatever the command does
+// with it.
+func TestMessagesNeverQuoteAKey(t *testing.T) {
+	m := newMatrix(t)
+	const key = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS0F7S3H"
+	const body = "QYQSZQGPQYQS"
+	pem := "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" +
+		"QyNTUxOQAAACBo0wmeq1nMeJzTpW8dN3d1cMa5wKJuhmDr0SfKzr3iQAAAAJjhhMIh4YTCIQ\n-----END OPENSSH PRIVATE KEY-----\n"
+	for _, args := range [][]string{
+		{"X"},
+		{"users", "X"},
+		{"users", "list", "X"},
+		{"users", "list", "--X"},
+		{"users", "list", "-X"},
+		{"-o", "X", "users", "list"},
+		{"users", "show", "X"},
+		{"users", "add", "carol", "--email", "X"},
+		{"users", "assign", "bob", "--role", "X"},
+		{"users", "pending", "--older-than", "X"},
+		{"sso", "explain", "X"},
+		{"sso", "allow", "X"},
+		{"support", "recipients", "add", "X"},
+		{"support", "recipients", "remove", "X"},
+		{"support", "configure", "--endpoint", "X"},
+		{"support", "configure", "--ttl", "X"},
+		{"server", "configure", "--external-address", "X"},
+		{"server", "configure", "--port", "X"},
+		{"audit", "list", "--limit", "X"},
+		{"audit", "list", "--since", "X"},
+		{"audit", "verify", "--head", "X"},
+		{"license", "set", "--admin-seats", "X"},
+		{"init", "--mode", "X"},
+		{"config", "check", "--policy", "X"},
+	} {
+		for _, secret := range []string{key, pem} {
+			a := make([]string, len(args))
+			for i, s := range args {
+				a[i] = strings.Replace(s, "X", secret, 1)
+			}
+			_, _, stderr := m.exec("", a...)
+			if strings.Contains(stderr, body) || strings.Contains(stderr, "b3BlbnNzaC1rZXktdjEAAAAABG5v") ||
+				strings.Contains(stderr, "QyNTUxOQAAACBo0wmeq1nMeJzTpW8dN3d1cMa5wKJuhmDr0SfKzr3iQ") {
+				t.Errorf("%s: stderr quotes the key: %q", strings.Join(args, " "), gatehouseClip(stderr))
+			}
+		}
+	}
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"errors"
+	"regexp"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -55,13 +57,32 @@ func (f *Factory) handleError(cmd *cobra.Command, err error) int {
 			if cmd != nil {
 				hint = cmd.CommandPath() + " --help"
 			}
-			err = gatehouse.Wrap(gatehouse.EINVALID, err, "%s (see '%s')", gatehouse.Clip(err.Error(), 200), hint)
+			err = gatehouse.Wrap(gatehouse.EINVALID, err, "%s (see '%s')", cobraMessage(err), hint)
 		}
 	}
 	// Messages clip what they quote; this bound is the last line of defence,
 	// so that no input can make stderr more than one short line.
 	f.IO.Message("%s", gatehouse.Clip(iostreams.OneLine(gatehouse.ErrorMessage(err)), 1000))
 	return exitCode(err)
+}
+
+// quoted matches what cobra quotes from the command line.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
+// cobraMessage is cobra's message for an error it raised before the
+// command ran, without the command line's content: an unknown command is
+// not named (it may be a secret pasted in the wrong place), and anything
+// else cobra quoted is dropped, except the flag names of a missing
+// required flag, which come from the command's definition.
+func cobraMessage(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "unknown command"):
+		return "unknown command"
+	case strings.HasPrefix(msg, "required flag"):
+		return gatehouse.Clip(msg, 200)
+	}
+	return gatehouse.Clip(quoted.ReplaceAllString(msg, "…"), 200)
 }
 
 // usageError is an invalid-input error for flags and arguments.

@@ -1,9 +1,10 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -40,10 +41,7 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		// cobra quotes the whole value: clip it, it may be a megabyte.
-		return usageError("%s (see '%s --help')", gatehouse.Clip(err.Error(), 200), cmd.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.String("store", "", "path of the store file (default $XDG_STATE_HOME/gatehouse/gatehouse.db)")
 	pf.String("config", "", "configuration file (default: XDG config file over /etc/gatehouse/config.yaml)")
@@ -72,6 +70,43 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 	root.CompletionOptions.HiddenDefaultCmd = false
 	addCompletions(f, root)
 	return root
+}
+
+// flagError turns pflag's parse errors into messages that name the flag
+// and never quote the command line: pflag quotes the value, or the whole
+// unknown flag, and either may be a secret pasted in the wrong place.
+func flagError(cmd *cobra.Command, err error) error {
+	hint := fmt.Sprintf("(see '%s --help')", cmd.CommandPath())
+	var (
+		notExist *pflag.NotExistError
+		required *pflag.ValueRequiredError
+		invalid  *pflag.InvalidValueError
+	)
+	switch {
+	case errors.As(err, &notExist):
+		return usageError("unknown flag %s", hint)
+	case errors.As(err, &required) && required.GetFlag() != nil:
+		return usageError("--%s needs a value %s", required.GetFlag().Name, hint)
+	case errors.As(err, &invalid) && invalid.GetFlag() != nil:
+		fl := invalid.GetFlag()
+		return usageError("invalid value for --%s: want %s %s", fl.Name, flagWant(fl.Value.Type()), hint)
+	}
+	return usageError("invalid flags %s", hint)
+}
+
+// flagWant describes the values a flag of a pflag type takes.
+func flagWant(typ string) string {
+	switch {
+	case strings.HasPrefix(typ, "int") || strings.HasPrefix(typ, "uint"):
+		return "a whole number"
+	case typ == "bool":
+		return "true or false"
+	case typ == "duration":
+		return "a duration"
+	case strings.HasPrefix(typ, "float"):
+		return "a number"
+	}
+	return "a " + typ
 }
 
 // emptyAllowed names the string flags whose empty value means something.
@@ -121,7 +156,7 @@ func parentCommand(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageError("unknown command %q for %q (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
+			return usageError("unknown command for '%s' (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
 		}
 		return cmd.Help()
 	}
@@ -131,7 +166,7 @@ func parentCommand(cmd *cobra.Command) *cobra.Command {
 // noArgs rejects positional arguments with a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageError("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), gatehouse.Clip(args[0], 40), cmd.CommandPath())
+		return usageError("%s takes no arguments, got %d (see '%s --help')", cmd.CommandPath(), len(args), cmd.CommandPath())
 	}
 	return nil
 }

@@ -125,6 +125,7 @@ func TestScripts(t *testing.T) {
 			"stress":     cmdStress,
 			"logged":     cmdLogged,
 			"sum":        cmdSum,
+			"envesc":     cmdEnvEsc,
 		},
 	})
 }
@@ -183,6 +184,17 @@ func cmdStdoutToEnv(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: stdout2env NAME")
 	}
 	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+// envesc NAME TEXT sets NAME to TEXT with Go's string escapes (\u202e,
+// \x9b) decoded, so a script can carry characters it must not hold raw.
+func cmdEnvEsc(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: envesc NAME TEXT")
+	}
+	v, err := strconv.Unquote(`"` + args[1] + `"`)
+	ts.Check(err)
+	ts.Setenv(args[0], v)
 }
 
 // writebytes FILE N writes N pseudo-random bytes (garbage store files).

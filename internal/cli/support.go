@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
@@ -356,7 +357,7 @@ func checkReason(s string) error {
 		return usageError("--reason is too long (%d bytes, at most 500)", len(s))
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) { // C0, DEL and C1
 			return usageError("--reason must be one line of printable text")
 		}
 	}

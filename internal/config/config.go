@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -162,14 +163,53 @@ func readFile(name string, required bool) (map[string]any, error) {
 	return m, nil
 }
 
-// yamlError shortens yaml.v3's messages ("yaml: line 3: field stroe not
-// found in type config.file") to what the operator needs.
+// yamlError is yaml.v3's message for a configuration file without the
+// file's content: the line and what is wrong there, never the text of the
+// line, which may be a secret pasted into the wrong file. An unknown key
+// is not named either; the known ones are.
 func yamlError(err error) string {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		return trimYAML(te.Errors[0])
+		return YAMLError(te.Errors[0])
 	}
-	return trimYAML(err.Error())
+	return YAMLError(err.Error())
+}
+
+// YAMLError rewrites one yaml.v3 error message so that it quotes no content
+// of the document (see yamlError); the policy file uses it too.
+func YAMLError(msg string) string {
+	msg = strings.TrimSpace(strings.ReplaceAll(strings.TrimPrefix(msg, "yaml: "), "unmarshal errors:", ""))
+	line := ""
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, msg = m[1]+": ", m[2]
+	}
+	switch m := yamlType.FindStringSubmatch(msg); {
+	case unknownField.MatchString(msg):
+		msg = "unknown key (known keys: " + strings.Join(knownKeys(), ", ") + ")"
+	case m != nil:
+		msg = "wrong type of value (want a " + m[1] + ")"
+	default:
+		msg = yamlQuoted.ReplaceAllString(msg, "…")
+	}
+	return line + msg
+}
+
+var (
+	yamlLine = regexp.MustCompile(`^(line \d+): (.*)$`)
+	yamlType = regexp.MustCompile(`^cannot unmarshal .* into (\S+)$`)
+	// Punctuation yaml.v3 names in a syntax error (',' or ']') is kept.
+	yamlQuoted   = regexp.MustCompile("`[^`]*`|\"[^\"]*\"|'[^']{2,}'")
+	unknownField = regexp.MustCompile(`^field .* not found in type \S+$`)
+)
+
+// knownKeys are the configuration file's keys, sorted.
+func knownKeys() []string {
+	ks := make([]string, 0, len(keys))
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // defaultStore is the store path under the XDG state directory.
@@ -192,12 +232,4 @@ func userFile() string {
 		return filepath.Join(h, ".config", "gatehouse", "config.yaml")
 	}
 	return ""
-}
-
-var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
-
-func trimYAML(msg string) string {
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	msg = unknownField.ReplaceAllString(msg, `unknown key "$1"`)
-	return strings.ReplaceAll(msg, "unmarshal errors:", "")
 }

@@ -13,9 +13,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
-	"unicode"
 
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"golang.org/x/term"
 )
 
@@ -83,13 +84,14 @@ func (s *IOStreams) Info(format string, args ...any) {
 
 // Message prints a one-line message on stderr, quiet or not.
 func (s *IOStreams) Message(format string, args ...any) {
-	fmt.Fprintf(s.ErrOut, "gatehouse: %s\n", OneLine(fmt.Sprintf(format, args...)))
+	fmt.Fprintf(s.ErrOut, "gatehouse: %s\n", OneLine(Redact(fmt.Sprintf(format, args...))))
 }
 
 // OneLine folds a message onto one line so that every message is exactly
 // one line of stderr, whatever an error wrapped inside it contains, and
-// escapes control and bidirectional-override characters, so that a message
-// quoting input can neither break the line nor rewrite the terminal.
+// escapes what must not reach a terminal raw (gatehouse.EscapeUnsafe), so
+// that a message quoting input can neither break the line nor rewrite the
+// terminal.
 func OneLine(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == '\t' {
@@ -97,15 +99,26 @@ func OneLine(s string) string {
 		}
 		return r
 	}, s)
-	var b strings.Builder
-	for _, r := range strings.Join(strings.Fields(s), " ") {
-		if unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			fmt.Fprintf(&b, "\\u%04x", r)
-			continue
+	return gatehouse.EscapeUnsafe(strings.Join(strings.Fields(s), " "))
+}
+
+// secretPattern matches private key material: an age identity (native or
+// plugin) and a PEM or OpenSSH private key block to the end of the text.
+var secretPattern = regexp.MustCompile(`(?is)(AGE-SECRET-KEY-|AGE-PLUGIN-[A-Z0-9]+-)[0-9A-Z]+…?|(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*`)
+
+// Redact replaces private key material in a message by a marker. Messages
+// name flags, positions and file lines rather than quote input; a few
+// quote a short, clipped identifier (a user name, an email) so the
+// operator sees which one was refused. This is the last line of defence
+// for the day someone pastes a private key there.
+func Redact(s string) string {
+	return secretPattern.ReplaceAllStringFunc(s, func(m string) string {
+		sub := secretPattern.FindStringSubmatch(m)
+		if sub[1] != "" {
+			return sub[1] + "…(redacted)"
 		}
-		b.WriteRune(r)
-	}
-	return b.String()
+		return sub[2] + "…(redacted)"
+	})
 }
 
 // Color wraps s in an ANSI colour when colour is enabled. code is an SGR

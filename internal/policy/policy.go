@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"gopkg.in/yaml.v3"
 )
@@ -93,7 +94,7 @@ func Parse(r io.Reader, name string) (*Policy, error) {
 		if err == io.EOF {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "policy %s is empty: state at least one expected setting", name)
 		}
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "policy %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "policy %s: %s", name, config.YAMLError(err.Error()))
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, bad(doc.Line, "a policy is a mapping of settings to expected values (e.g. sso.require: true)")
@@ -116,7 +117,8 @@ func Parse(r io.Reader, name string) (*Policy, error) {
 				continue
 			}
 			if !known {
-				return bad(kn.Line, "unknown key %q", gatehouse.Clip(key, 60))
+				// Not named: it may be anything pasted into the wrong file.
+				return bad(kn.Line, "unknown key")
 			}
 			seen[key] = kn.Line
 			rule, err := parseValue(key, k, vn)
@@ -172,7 +174,7 @@ func parseValue(key string, k kind, n *yaml.Node) (Rule, error) {
 		}
 		d, err := gatehouse.ParseDuration(n.Value)
 		if err != nil {
-			return r, fmt.Errorf("%s", gatehouse.ErrorMessage(err))
+			return r, fmt.Errorf("want a duration such as 30d")
 		}
 		r.d = d
 	case kList:

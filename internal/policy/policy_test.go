@@ -87,16 +87,16 @@ func TestParseErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		"":           "is empty",
 		"- a\n- b\n": "line 1: a policy is a mapping",
-		"sso:\n  allow: true\n  requires: true\n": `line 3: unknown key "sso.requires"`,
+		"sso:\n  allow: true\n  requires: true\n": "line 3: unknown key",
 		"sso.allow: yes please\n":                 "line 1: sso.allow: want true or false",
 		"users.max_pending: lots\n":               "line 1: users.max_pending: want a whole number",
 		"users.max_pending: -1\n":                 "want a whole number, 0 or more",
-		"support.max_credential_age: 30 days\n":   `line 1: support.max_credential_age: invalid duration "30 days"`,
+		"support.max_credential_age: 30 days\n":   "line 1: support.max_credential_age: want a duration such as 30d",
 		"support.max_credential_age: 30\n":        "want a duration",
 		"sso.exempt: alice\n":                     "want a list",
 		"sso.allow: true\nsso:\n  allow: false\n": "sso.allow is stated twice (first on line 1)",
 		"sso: [\n":                 "policy p.yaml: ",
-		"bogus:\n  nested: true\n": `unknown key "bogus"`,
+		"bogus:\n  nested: true\n": "line 1: unknown key",
 	} {
 		_, err := policy.Parse(strings.NewReader(in), "p.yaml")
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID || !strings.Contains(err.Error(), want) {

@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/olekukonko/tablewriter"
@@ -52,7 +54,8 @@ func ParseFormat(s string) (Format, error) {
 		}
 		names[i] = string(f)
 	}
-	return "", gatehouse.Errorf(gatehouse.EINVALID, "invalid output format %q: use %s", gatehouse.Clip(s, 20), strings.Join(names, ", "))
+	// The value is not quoted: it may be anything pasted by mistake.
+	return "", gatehouse.Errorf(gatehouse.EINVALID, "invalid output format: use %s", strings.Join(names, ", "))
 }
 
 // Printer writes values in one format.
@@ -98,7 +101,7 @@ func (p *Printer) object(v any, flat bool) error {
 		cw := csv.NewWriter(p.w)
 		var keys, vals []string
 		for _, f := range fields {
-			keys, vals = append(keys, f[0]), append(vals, f[1])
+			keys, vals = append(keys, f[0]), append(vals, csvCell(f[1]))
 		}
 		cw.Write(keys)
 		cw.Write(vals)
@@ -123,12 +126,12 @@ func (p *Printer) List(columns []string) *List {
 	l := &List{p: p, w: bufio.NewWriterSize(p.w, 64<<10), columns: columns}
 	switch {
 	case p.format == JSONL:
-		l.enc = json.NewEncoder(l.w)
+		l.enc = json.NewEncoder(jsonSafe{l.w})
 		l.enc.SetEscapeHTML(false)
 	case p.format == CSV:
 		l.csv = csv.NewWriter(l.w)
 		if columns != nil {
-			l.csv.Write(columns)
+			l.csv.Write(csvCells(columns))
 		}
 	case p.format == Table && p.tty:
 		opts := []tablewriter.Option{
@@ -178,13 +181,13 @@ func (l *List) Add(v any, cells ...string) error {
 		// A one-element sequence per record concatenates into one sequence.
 		return writeYAML(l.w, []any{v})
 	case CSV:
-		return l.csv.Write(cells)
+		return l.csv.Write(csvCells(cells))
+	}
+	for i, c := range cells {
+		cells[i] = textCell(c)
 	}
 	if l.table != nil {
 		return l.table.Append(toAny(cells)...)
-	}
-	for i, c := range cells {
-		cells[i] = tsvEscaper.Replace(c)
 	}
 	_, err := l.w.WriteString(strings.Join(cells, "\t") + "\n")
 	return err
@@ -192,6 +195,33 @@ func (l *List) Add(v any, cells ...string) error {
 
 // tsvEscaper keeps one record on one line and its fields apart.
 var tsvEscaper = strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
+
+// textCell is a cell of a table or of tab-separated rows: one line, its
+// fields apart, and nothing that could drive the terminal — control,
+// bidi and zero-width characters are shown as \uXXXX, as in messages.
+func textCell(s string) string { return gatehouse.EscapeUnsafe(tsvEscaper.Replace(s)) }
+
+// csvCells makes a record safe to open in a spreadsheet and to cat on a
+// terminal (see csvCell). It returns a new slice.
+func csvCells(cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = csvCell(c)
+	}
+	return out
+}
+
+// csvCell neutralises a cell that a spreadsheet would evaluate as a
+// formula (OWASP "CSV injection"): one that starts with =, +, -, @, a tab
+// or a carriage return is prefixed with a single quote. Control, bidi and
+// zero-width characters are escaped as in a table; the CSV quoting of
+// commas, quotes and newlines is encoding/csv's.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		s = "'" + s
+	}
+	return gatehouse.EscapeUnsafe(s)
+}
 
 // Close finishes the stream (closes the JSON array, renders the table) and
 // writes it out.
@@ -231,6 +261,42 @@ func (t trimNewline) Write(b []byte) (int, error) {
 	return len(b), err
 }
 
+// jsonSafe escapes what a json.Encoder writes through it (escapeJSON). The
+// encoder writes each value with one Write, so no rune is ever split.
+type jsonSafe struct{ w io.Writer }
+
+func (j jsonSafe) Write(b []byte) (int, error) {
+	_, err := j.w.Write(escapeJSON(b))
+	return len(b), err
+}
+
+// escapeJSON writes the unsafe runes of encoded JSON (gatehouse.UnsafeRune:
+// C1 controls, bidi, zero-width and other format characters) as \uXXXX
+// escapes, which encoding/json leaves raw. The data stays exactly the same
+// for a program that parses it; a person who reads it on a terminal sees
+// the escape. Outside strings, JSON is ASCII, so every such rune is inside
+// a string, where the escape is valid.
+func escapeJSON(b []byte) []byte {
+	i := bytes.IndexFunc(b, func(r rune) bool { return r >= 0x80 && gatehouse.UnsafeRune(r) })
+	if i < 0 {
+		return b
+	}
+	out := append(make([]byte, 0, len(b)+16), b[:i]...)
+	for len(b[i:]) > 0 {
+		r, n := utf8.DecodeRune(b[i:])
+		if r < 0x80 || !gatehouse.UnsafeRune(r) {
+			out = append(out, b[i:i+n]...)
+		} else if r > 0xffff {
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += n
+	}
+	return out
+}
+
 func toAny(s []string) []any {
 	a := make([]any, len(s))
 	for i, v := range s {
@@ -252,7 +318,7 @@ func writeJSON(w io.Writer, v any, indent string) error {
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encode output: %w", err)
 	}
-	out := buf.Bytes()
+	out := escapeJSON(buf.Bytes())
 	if indent != "compact" && indent != "" {
 		out = append([]byte(indent), out...)
 	}

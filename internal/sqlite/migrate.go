@@ -51,6 +51,38 @@ var migrations = func() []migration {
 	return ms
 }()
 
+// backfillNameSkeletons sets the name skeleton (schema 6) of the users of
+// an older store: SQL cannot compute it.
+func (tx *Tx) backfillNameSkeletons() error {
+	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT id, name FROM users WHERE name_skeleton IS NULL")
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id   int64
+		name string
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.name); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range todo {
+		if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET name_skeleton = ? WHERE id = ?", gatehouse.NameSkeleton(r.name), r.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int { return len(migrations) }
 
@@ -131,6 +163,11 @@ func (db *DB) migrate(ctx context.Context, init *InitParams) error {
 		for _, m := range migrations[from:] {
 			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
 				return nil, fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		if from > 0 && from < 6 {
+			if err := tx.backfillNameSkeletons(); err != nil {
+				return nil, err
 			}
 		}
 		if _, err := tx.tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d; PRAGMA application_id = %d", SchemaVersion(), ApplicationID)); err != nil {

@@ -17,11 +17,14 @@ const (
 	qUserByIdentity = "SELECT id, name, enabled FROM users WHERE sso_issuer = ? AND sso_subject = ?"
 	// A user name equal to the email would collide with the new account's
 	// name: that is the same conflict as a taken email.
-	qEmailTaken     = "SELECT count(*) FROM users WHERE email = ? OR name = ?"
+	qEmailTaken = "SELECT count(*) FROM users WHERE email = ? OR name = ?"
+	// An account name confusable with an existing one (the same
+	// gatehouse.NameSkeleton) is refused: see DecideSignIn.
+	qNameConfusable = "SELECT count(*) FROM users WHERE name_skeleton = ?"
 	qTouchSSOSignIn = "UPDATE users SET last_signin_at = ?, last_signin_by = 'sso' WHERE id = ?"
 	qInsertSSOUser  = `INSERT INTO users (name, kind, email, created_at, created_via, created_by,
-			last_signin_at, last_signin_by, sso_issuer, sso_subject)
-		VALUES (?, 'sso', ?, ?, 'auto', ?, ?, 'sso', ?, ?)`
+			last_signin_at, last_signin_by, sso_issuer, sso_subject, name_skeleton)
+		VALUES (?, 'sso', ?, ?, 'auto', ?, ?, 'sso', ?, ?, ?)`
 	qInsertAttempt = `INSERT INTO sso_attempts (time, issuer, subject, email, email_verified,
 			in_idp, auth_complete, auth_expired, decision, reason, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -259,6 +262,12 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 				return nil, err
 			}
 			facts.EmailTaken = n > 0
+			if !facts.EmailTaken {
+				if err := tx.queryRow(qNameConfusable, gatehouse.NameSkeleton(id.Email)).Scan(&n); err != nil {
+					return nil, err
+				}
+				facts.NameConfusable = n > 0
+			}
 		}
 		reason := gatehouse.DecideSignIn(&id, &facts)
 		res = gatehouse.SignInResult{Reason: reason, Time: tx.now}
@@ -274,7 +283,7 @@ func (db *DB) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sign
 			res.Decision, action, outcome = "created", "user.auto_create", gatehouse.OutcomeSuccess
 			name = id.Email
 			r, err := tx.exec(qInsertSSOUser,
-				name, id.Email, audit.FormatTime(tx.now), id.Issuer, audit.FormatTime(tx.now), id.Issuer, id.Subject)
+				name, id.Email, audit.FormatTime(tx.now), id.Issuer, audit.FormatTime(tx.now), id.Issuer, id.Subject, gatehouse.NameSkeleton(name))
 			if err != nil {
 				return nil, err
 			}

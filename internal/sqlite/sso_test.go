@@ -1,6 +1,8 @@
 package sqlite_test
 
 import (
+	"database/sql"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -114,5 +116,42 @@ func TestNormaliseEmail(t *testing.T) {
 		if _, err := gatehouse.NormaliseEmail(bad); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 			t.Errorf("NormaliseEmail(%q) err = %v, want invalid", bad, err)
 		}
+	}
+}
+
+// TestConfusableAfterMigration: the users of a schema-5 store get their
+// name skeletons when the store is upgraded, so a look-alike of an account
+// that existed before the upgrade is refused too.
+func TestConfusableAfterMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v5.db")
+	if err := sqlite.CreateAtVersionForTest(path, 5); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO users (name, kind, email, created_at, created_via, created_by) VALUES ('ann@example.com', 'sso', 'ann@example.com', '2026-01-01T00:00:00.000000000Z', 'auto', 'test')",
+		"INSERT OR REPLACE INTO settings (key, value) VALUES ('sso.allow', 'true'), ('sso.auto_create', 'true')",
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id := gatehouse.Identity{Issuer: "https://idp.example", Subject: "s-cyr", Email: "\u0430nn@example.com",
+		EmailVerified: true, InIdP: true, AuthComplete: true}
+	res, err := db.SignIn(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Decision != "refused" || res.Reason != gatehouse.ReasonConfusable {
+		t.Fatalf("sign-in = %s/%s, want refused/name_confusable", res.Decision, res.Reason)
 	}
 }

@@ -177,8 +177,8 @@ func (tx *Tx) ensureSupportAccount(st *SupportState, via, actor string) (id int6
 		return st.AccountID, false, enabled, nil
 	}
 	name := st.AccountName()
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, enabled, created_at, created_via, created_by)
-		VALUES (?, 'support', 1, ?, ?, ?)`, name, audit.FormatTime(tx.now), via, actor)
+	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, enabled, created_at, created_via, created_by, name_skeleton)
+		VALUES (?, 'support', 1, ?, ?, ?, ?)`, name, audit.FormatTime(tx.now), via, actor, gatehouse.NameSkeleton(name))
 	if err != nil {
 		if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
 			return 0, false, false, gatehouse.Errorf(gatehouse.ECONFLICT,
@@ -580,7 +580,7 @@ func (db *DB) ConfigureSupport(ctx context.Context, actor string, u gatehouse.Su
 			}
 			if st.Credential.AccountExists {
 				name := gatehouse.SupportAccountName(next.AccountName, st.Mode, st.TenantID)
-				if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET name = ? WHERE id = ?", name, st.AccountID); err != nil {
+				if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET name = ?, name_skeleton = ? WHERE id = ?", name, gatehouse.NameSkeleton(name), st.AccountID); err != nil {
 					if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
 						return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists", name)
 					}

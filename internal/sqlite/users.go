@@ -173,8 +173,8 @@ func (tx *Tx) insertUser(nu NewUser, actor string) (int64, error) {
 	if nu.PasswordHash != "" {
 		hash = nu.PasswordHash
 	}
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, email, msp_admin, created_at, created_via, created_by, password_hash)
-		VALUES (?, 'local', ?, ?, ?, ?, ?, ?)`, nu.Name, email, nu.Admin, audit.FormatTime(tx.now), nu.Via, tx.recordedActor(actor), hash)
+	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, email, msp_admin, created_at, created_via, created_by, password_hash, name_skeleton)
+		VALUES (?, 'local', ?, ?, ?, ?, ?, ?, ?)`, nu.Name, email, nu.Admin, audit.FormatTime(tx.now), nu.Via, tx.recordedActor(actor), hash, gatehouse.NameSkeleton(nu.Name))
 	if err != nil {
 		if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
 			return 0, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists", nu.Name)

@@ -100,6 +100,9 @@ func Explain(f ExplainFacts) Explanation {
 	if failedAt(ReasonConflict) {
 		add("no_identity_conflict", false, false, "another account already holds the email "+last.Email+"; a second identity cannot take it over", "give the existing account this identity deliberately, or change the email at the identity provider")
 	}
+	if failedAt(ReasonConfusable) {
+		add("name_not_confusable", false, false, "the account name would look like an existing account's name ("+when()+"): a look-alike of another account (Unicode confusables, case aside) is never created", "check that this is not an impersonation; if the person is genuine, change the email at the identity provider or create the account deliberately with 'gatehouse users add'")
+	}
 	if failedAt(ReasonDisabled) {
 		add("account_enabled", false, false, "the account exists but is disabled", "gatehouse users enable USER")
 	}

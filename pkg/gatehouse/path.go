@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -23,7 +24,7 @@ func ValidatePath(what, p string) error {
 	switch {
 	case p == "":
 		return Errorf(EINVALID, "%s is empty", what)
-	case !utf8.ValidString(p) || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+	case !utf8.ValidString(p) || strings.ContainsFunc(p, unicode.IsControl): // C0, DEL and C1
 		return Errorf(EINVALID, "%s %q has control characters or is not UTF-8", what, Clip(p, 80))
 	case len(p) > maxPath:
 		return Errorf(EINVALID, "%s is too long (%d bytes, at most %d)", what, len(p), maxPath)

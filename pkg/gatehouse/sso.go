@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
@@ -63,14 +64,16 @@ func (id *Identity) Validate() error {
 }
 
 // ValidateText checks a free-text identifier (an issuer, a subject, an
-// actor): not blank, at most max bytes, UTF-8 without control characters.
+// actor): not blank, at most max bytes, UTF-8 without control characters
+// (C0, DEL and C1). Bidi and zero-width characters are kept — a subject is
+// opaque — and escaped wherever the text is shown.
 func ValidateText(what, s string, max int) error {
 	switch {
 	case strings.TrimSpace(s) == "":
 		return Errorf(EINVALID, "empty %s", what)
 	case len(s) > max:
 		return Errorf(EINVALID, "%s too long (%d bytes, at most %d)", what, len(s), max)
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl): // C0, DEL and C1
 		return Errorf(EINVALID, "%s has control characters or is not UTF-8", what)
 	}
 	return nil
@@ -97,8 +100,12 @@ func NormaliseEmail(s string) (string, error) {
 	if local == "" || len(local) > 64 {
 		return bad("the part before @ must be 1 to 64 bytes")
 	}
-	if strings.ContainsFunc(local, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune(`"(),:;<>[\]`, r) }) {
-		return bad("the part before @ has spaces, control characters or specials")
+	// The address becomes an account's name: nothing invisible or
+	// reordering (UnsafeRune: C1, bidi, zero-width) may be part of it.
+	if strings.ContainsFunc(local, func(r rune) bool {
+		return r <= ' ' || UnsafeRune(r) || unicode.IsSpace(r) || strings.ContainsRune(`"(),:;<>[\]`, r)
+	}) {
+		return bad("the part before @ has spaces, control, format or invisible characters, or specials")
 	}
 	ascii, err := idna.Lookup.ToASCII(domain)
 	if err == nil {
@@ -134,6 +141,7 @@ const (
 	ReasonExpired      SignInReason = "auth_expired"
 	ReasonUnverified   SignInReason = "email_unverified"
 	ReasonConflict     SignInReason = "identity_conflict"
+	ReasonConfusable   SignInReason = "name_confusable"
 	ReasonSSORequired  SignInReason = "sso_required"
 	ReasonBadPassword  SignInReason = "wrong_password"
 	ReasonNoSuchUser   SignInReason = "no_such_user"
@@ -151,6 +159,9 @@ type SignInFacts struct {
 	AccountEnabled bool
 	// EmailTaken: another account already holds the identity's email.
 	EmailTaken bool
+	// NameConfusable: the account to create would be named like an
+	// existing account, to the eye (the same NameSkeleton).
+	NameConfusable bool
 }
 
 // DecideSignIn is the one rule for SSO sign-ins. Conditions on the
@@ -180,6 +191,8 @@ func DecideSignIn(id *Identity, f *SignInFacts) SignInReason {
 		return ReasonUnverified
 	case f.EmailTaken:
 		return ReasonConflict
+	case f.NameConfusable:
+		return ReasonConfusable
 	}
 	return AccountCreated
 }
