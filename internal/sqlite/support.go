@@ -293,7 +293,7 @@ func (tx *Tx) commitCredential(c NewCredential, grant bool) (*gatehouse.NewEvent
 		details["reset_after_use"] = gatehouse.FormatDuration(reset)
 	}
 	if grant {
-		_, created, enabled, err := tx.ensureSupportAccount(&st, c.Action, c.Actor)
+		_, created, enabled, err := tx.ensureSupportAccount(&st, c.Action, tx.recordedActor(c.Actor))
 		if err != nil {
 			return nil, err
 		}
