@@ -92,29 +92,54 @@ func (e *badRowError) Error() string { return e.problem }
 // kept from the previous row would make a forged row pass its hash check.
 func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
 	var seq any
-	var f [len(eventFields)]sql.NullString
-	if err := rows.Scan(&seq, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]); err != nil {
+	// Each column is scanned as the driver returns it, not converted: a
+	// value stored as a BLOB (or a number) in a table rebuilt without its
+	// STRICT types hashes like its text but compares differently in SQL, so
+	// it could hide an event from a --since, --action or --target filter
+	// with its hash intact. Only TEXT is gatehouse's.
+	var raw [len(eventFields)]any
+	if err := rows.Scan(&seq, &raw[0], &raw[1], &raw[2], &raw[3], &raw[4], &raw[5], &raw[6], &raw[7], &raw[8]); err != nil {
 		return err
 	}
 	n, ok := seq.(int64)
 	if !ok {
 		return &badRowError{problem: "a row of the audit trail has no integer sequence number"}
 	}
-	for i, v := range f {
-		if !v.Valid {
+	var f [len(eventFields)]string
+	for i, v := range raw {
+		switch v := v.(type) {
+		case string:
+			f[i] = v
+		case nil:
 			return &badRowError{seq: n, problem: fmt.Sprintf("event %d cannot be read: its %s is NULL", n, eventFields[i])}
+		default:
+			return &badRowError{seq: n, problem: fmt.Sprintf("event %d's %s is stored as %s, not text", n, eventFields[i], storageClass(v)),
+				edited: "the row was edited"}
 		}
 	}
-	tm, err := audit.ParseTime(f[0].String)
+	tm, err := audit.ParseTime(f[0])
 	if err != nil {
 		return &badRowError{seq: n, problem: fmt.Sprintf("event %d's stored time is %v", n, err), edited: "the row was edited"}
 	}
 	*ev = gatehouse.Event{
-		Seq: n, Time: tm, Actor: f[1].String, OSUser: f[2].String, Action: f[3].String, Target: f[4].String,
-		Outcome: gatehouse.Outcome(f[5].String), Details: json.RawMessage(f[6].String),
-		PrevHash: f[7].String, Hash: f[8].String,
+		Seq: n, Time: tm, Actor: f[1], OSUser: f[2], Action: f[3], Target: f[4],
+		Outcome: gatehouse.Outcome(f[5]), Details: json.RawMessage(f[6]),
+		PrevHash: f[7], Hash: f[8],
 	}
 	return nil
+}
+
+// storageClass names the SQLite storage class of a scanned value.
+func storageClass(v any) string {
+	switch v.(type) {
+	case []byte:
+		return "a BLOB"
+	case int64:
+		return "an INTEGER"
+	case float64:
+		return "a REAL"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // scanListedEvent is scanEvent for listing: a bad row ends the listing
