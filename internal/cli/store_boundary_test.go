@@ -281,6 +281,60 @@ func TestVerifyBackupOnReadOnlyMedia(t *testing.T) {
 		t.Errorf("audit verify as uid 65534: %v, stdout %q, stderr %q", err, so.String(), se.String())
 	}
 	sameFiles(t, "audit verify as uid 65534", before, snapshot(t, media))
+
+	// support status reads the copy too: it completes an interrupted
+	// delivery only where it can take the support lock, and never fails
+	// for want of it.
+	cmd = exec.Command(exe, "--store", backup, "support", "status", "-o", "json")
+	cmd.Env = []string{"HOME=/nonexistent", "GORACE=" + childGORACE}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	so.Reset()
+	se.Reset()
+	cmd.Stdout, cmd.Stderr = &so, &se
+	if err := cmd.Run(); err != nil || !strings.Contains(so.String(), `"enabled": false`) || se.String() != "" {
+		t.Errorf("support status as uid 65534: %v, stdout %q, stderr %q", err, so.String(), se.String())
+	}
+	sameFiles(t, "support status as uid 65534", before, snapshot(t, media))
+}
+
+// TestSupportLockOfAnother: in a sticky directory (like /tmp) another user
+// may create the support lock file before gatehouse does and hold it. The
+// lock is refused with its fix instead of being waited on for minutes, and
+// support status still reports. Only root can create a file owned by
+// another user here, so only root runs it.
+func TestSupportLockOfAnother(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	dir := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777|os.ModeSticky)
+	m := &matrix{t: t, dir: dir, store: filepath.Join(dir, "g.db")}
+	if code, _, e := m.exec("", "init"); code != 0 {
+		t.Fatalf("init: %s", e)
+	}
+	lock := m.store + ".support.lock"
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(lock, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpStore(t, m.store)
+	code, _, stderr := m.exec("", "support", "rotate")
+	want := regexp.MustCompile(`^gatehouse: the support lock .*/g.db.support.lock is owned by uid 65534, not by the user running gatehouse or root; remove it \(gatehouse creates it again\)\n$`)
+	if code != exitOperational || !want.MatchString(stderr) {
+		t.Errorf("rotate: exit %d, stderr %q", code, stderr)
+	}
+	if dumpStore(t, m.store) != before {
+		t.Error("the refused rotation changed the store")
+	}
+	code, out, stderr := m.exec("", "support", "status", "-o", "json")
+	if code != 0 || !strings.HasPrefix(stderr, "gatehouse: warning: the support lock ") || !strings.Contains(out, `"enabled": false`) {
+		t.Errorf("status: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
 }
 
 // TestStoreOwnedByAnother: a store owned by a user other than the one

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -40,14 +41,58 @@ func checkPermissions(path string) *permProblem {
 			return pr
 		}
 	}
-	for dir := filepath.Dir(target); ; dir = filepath.Dir(dir) {
+	for _, dir := range dirsOnPath(path) {
 		if pr := checkOne(dir, true, euid); pr != nil {
 			return pr
 		}
-		if dir == filepath.Dir(dir) {
-			return nil
+	}
+	return nil
+}
+
+// dirsOnPath lists every directory whose contents decide which file path
+// names: the directories above path as given and, for each symbolic link
+// met while resolving it, the directories above the link's target. Whoever
+// can write any of them can point path at another file (an older copy of
+// the store, say), so each must pass the same check as the store's own
+// directory; checking only the resolved path would miss a link kept in a
+// world-writable directory.
+func dirsOnPath(path string) []string {
+	var dirs []string
+	seen := map[string]bool{}
+	var walk func(p string, hops int)
+	walk = func(p string, hops int) {
+		p = filepath.Clean(p)
+		for dir := filepath.Dir(p); !seen[dir]; dir = filepath.Dir(dir) {
+			seen[dir] = true
+			dirs = append(dirs, dir)
+		}
+		if hops >= 40 { // as the kernel's limit on links in one lookup
+			return
+		}
+		parts := strings.Split(strings.TrimPrefix(p, string(filepath.Separator)), string(filepath.Separator))
+		cur := string(filepath.Separator)
+		for i, part := range parts {
+			next := filepath.Join(cur, part)
+			fi, err := os.Lstat(next)
+			if err != nil {
+				return // not created yet: nothing further to follow
+			}
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				link, err := os.Readlink(next)
+				if err != nil {
+					return
+				}
+				if !filepath.IsAbs(link) {
+					link = filepath.Join(cur, link)
+				}
+				walk(filepath.Join(append([]string{link}, parts[i+1:]...)...), hops+1)
+				return
+			}
+			cur = next
 		}
 	}
+	walk(path, 0)
+	return dirs
 }
 
 func checkOne(path string, isDir bool, euid int) *permProblem {
@@ -100,3 +145,8 @@ func writableHere(path string, st fs.FileInfo) bool {
 	}
 	return syscall.Access(filepath.Dir(path), 2 /* W_OK */) == nil && syscall.Access(path, 2) == nil
 }
+
+// Trusted reports whether the store's permissions pass checkPermissions
+// now: a command that opened it to read uses it to decide whether it may
+// also do the file work that completes an earlier write.
+func (db *DB) Trusted() bool { return checkPermissions(db.path) == nil }

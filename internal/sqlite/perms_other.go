@@ -11,3 +11,6 @@ type permProblem struct{ what, fix string }
 func checkPermissions(string) *permProblem { return nil }
 
 func writableHere(string, fs.FileInfo) bool { return true }
+
+// Trusted reports true: see checkPermissions.
+func (db *DB) Trusted() bool { return true }

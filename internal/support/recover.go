@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -54,6 +57,24 @@ func EnvelopeFileMatches(st *sqlite.SupportState) bool {
 func (s *Service) Recover(ctx context.Context) (bool, error) {
 	unlock, err := s.lock(ctx)
 	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	return s.recoverLocked(ctx)
+}
+
+// TryRecover is Recover for commands that only report ('support status'):
+// it recovers only when the lock is free at once and can be taken here.
+// When a request or rotation holds the lock (it recovers first itself),
+// or the lock cannot be opened (a store on read-only media, someone else's
+// directory), it does nothing and reports false with no error; a lock file
+// that is unsafe is still an error.
+func (s *Service) TryRecover(ctx context.Context) (bool, error) {
+	unlock, err := s.tryLock(ctx)
+	switch {
+	case errors.Is(err, errLockBusy), errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+		return false, nil
+	case err != nil:
 		return false, err
 	}
 	defer unlock()

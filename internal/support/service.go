@@ -13,7 +13,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/password"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
-	"github.com/gofrs/flock"
 )
 
 // Service issues and rotates support credentials over a store.
@@ -289,24 +288,6 @@ func (d delivery) publish() error {
 		return nil
 	}
 	return d.staged.publish()
-}
-
-// lock serialises requests and rotations across processes with an
-// advisory lock beside the store, held through delivery, which may take
-// seconds. SQLite's own write lock is taken only for the short commit.
-func (s *Service) lock(ctx context.Context) (func(), error) {
-	fl := flock.New(s.DB.Path()+".support.lock", flock.SetPermissions(0o600))
-	timeout := s.LockTimeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
-	}
-	lctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	ok, err := fl.TryLockContext(lctx, 50*time.Millisecond)
-	if err != nil || !ok {
-		return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "another support request or rotation held the lock for more than %s", gatehouse.FormatDuration(timeout))
-	}
-	return func() { fl.Unlock() }, nil
 }
 
 // newRequestID returns a random identifier for one issued credential.
