@@ -366,6 +366,9 @@ func checkReason(s string) error {
 			return usageError("--reason must be one line of printable text")
 		}
 	}
+	if gatehouse.HoldsPrivateKey(s) {
+		return usageError("--reason looks like private key material (an age identity or a private key block): refusing it, as it would be recorded or shown")
+	}
 	return nil
 }
 

@@ -75,6 +75,8 @@ func ValidateText(what, s string, max int) error {
 		return Errorf(EINVALID, "%s too long (%d bytes, at most %d)", what, len(s), max)
 	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl): // C0, DEL and C1
 		return Errorf(EINVALID, "%s has control characters or is not UTF-8", what)
+	case HoldsPrivateKey(s):
+		return errPrivateKey(what)
 	}
 	return nil
 }

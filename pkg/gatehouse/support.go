@@ -240,6 +240,9 @@ func ValidateTechnician(s string) error {
 	if s == "" || len(s) > 128 || strings.TrimSpace(s) != s || !utf8.ValidString(s) {
 		return Errorf(EINVALID, "invalid technician ID: use 1 to 128 printable characters")
 	}
+	if HoldsPrivateKey(s) {
+		return errPrivateKey("the technician ID")
+	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
 			return Errorf(EINVALID, "invalid technician ID: use 1 to 128 printable characters")

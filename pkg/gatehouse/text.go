@@ -55,3 +55,20 @@ func EscapeUnsafe(s string) string {
 func NameSkeleton(name string) string {
 	return confusables.Skeleton(cases.Fold().String(confusables.Skeleton(name)))
 }
+
+// HoldsPrivateKey reports whether s holds the marker of private key
+// material: an age identity (AGE-SECRET-KEY-1…, AGE-PLUGIN-…) or a PEM or
+// OpenSSH private key block. Such text pasted into a reason, an actor, a
+// technician ID or a name would otherwise be kept for ever in the
+// append-only audit trail and printed by every listing of it, so the
+// validators refuse it; iostreams.Redact is the same defence for messages.
+func HoldsPrivateKey(s string) bool {
+	u := strings.ToUpper(s)
+	return strings.Contains(u, "AGE-SECRET-KEY-1") || strings.Contains(u, "AGE-PLUGIN-") ||
+		strings.Contains(u, "PRIVATE KEY-----")
+}
+
+// errPrivateKey is the refusal of text that HoldsPrivateKey.
+func errPrivateKey(what string) error {
+	return Errorf(EINVALID, "%s looks like private key material (an age identity or a private key block): refusing it, as it would be recorded or shown", what)
+}

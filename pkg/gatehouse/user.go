@@ -66,6 +66,9 @@ var userNamePattern = lazyRegexp(`^[A-Za-z][A-Za-z0-9._@+-]{0,127}$`)
 // 127 ASCII letters, digits, '.', '_', '@', '+' or '-'. Names that start with
 // a digit are refused, so a numeric USER argument always means an ID.
 func ValidateUserName(s string) error {
+	if HoldsPrivateKey(s) {
+		return errPrivateKey("the user name")
+	}
 	if !userNamePattern().MatchString(s) {
 		return Errorf(EINVALID, "invalid user name %q: start with an ASCII letter; use up to 128 ASCII letters, digits, '.', '_', '@', '+' or '-'", Clip(s, 40))
 	}
