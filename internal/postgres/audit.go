@@ -1,0 +1,240 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/jackc/pgx/v5"
+)
+
+const (
+	qInsertEvent = `INSERT INTO audit_events
+		(tenant_id, seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	qMoveHead = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4"
+)
+
+const eventColumns = "seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash"
+
+// appendEvent seals ne onto the end of the tenant's chain and moves the
+// head to it. The transaction holds the head's lock (see Change), so
+// nothing else can append to this tenant meanwhile.
+func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
+	if ne.Action == "" || ne.Outcome == "" {
+		return nil, fmt.Errorf("audit event without action or outcome")
+	}
+	details := []byte("{}")
+	if len(ne.Details) > 0 {
+		// encoding/json writes map keys sorted: the stored text is canonical.
+		b, err := json.Marshal(ne.Details)
+		if err != nil {
+			return nil, fmt.Errorf("audit details: %w", err)
+		}
+		details = b
+	}
+	osUser := ne.OSUser
+	if osUser == "" {
+		osUser = tx.db.osUser
+	}
+	actor := ne.Actor
+	if actor == "" {
+		actor = osUser
+	}
+	ev := &gatehouse.Event{
+		Seq:     tx.head.Seq + 1,
+		Time:    tx.now,
+		Actor:   actor,
+		OSUser:  osUser,
+		Action:  ne.Action,
+		Target:  ne.Target,
+		Outcome: ne.Outcome,
+		Details: details,
+	}
+	if err := audit.Seal(ev, tx.head.Hash); err != nil {
+		return nil, err
+	}
+	if _, err := tx.tx.Exec(tx.ctx, qInsertEvent, tx.tenant,
+		ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
+		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash); err != nil {
+		return nil, err
+	}
+	tag, err := tx.tx.Exec(tx.ctx, qMoveHead, tx.tenant, ev.Seq, ev.Hash, tx.head.Seq)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() != 1 {
+		// Cannot happen while the head is locked; refuse rather than fork.
+		return nil, fmt.Errorf("the audit head of tenant %q moved during the transaction", tx.tenant)
+	}
+	tx.head = gatehouse.ChainHead{Seq: ev.Seq, Hash: ev.Hash}
+	return ev, nil
+}
+
+// scanEvent reads one row into ev. A stored time not in audit.TimeLayout is
+// a *badRowError: gatehouse did not write it.
+func scanEvent(rows pgx.Rows, ev *gatehouse.Event) error {
+	var seq int64
+	var f [9]string
+	if err := rows.Scan(&seq, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]); err != nil {
+		return err
+	}
+	tm, err := audit.ParseTime(f[0])
+	if err != nil {
+		return &badRowError{seq: seq, problem: fmt.Sprintf("event %d's stored time is %v", seq, err)}
+	}
+	*ev = gatehouse.Event{
+		Seq: seq, Time: tm, Actor: f[1], OSUser: f[2], Action: f[3], Target: f[4],
+		Outcome: gatehouse.Outcome(f[5]), Details: json.RawMessage(f[6]),
+		PrevHash: f[7], Hash: f[8],
+	}
+	return nil
+}
+
+// badRowError is a stored event row that gatehouse cannot have written.
+type badRowError struct {
+	seq     int64
+	problem string
+}
+
+func (e *badRowError) Error() string { return e.problem }
+
+// ListEvents calls fn for each of tenant's events that f selects, in
+// sequence order, streaming rows from one snapshot. With f.Limit it yields
+// the last Limit matching events. fn must not keep ev: it is reused.
+func (db *DB) ListEvents(ctx context.Context, tenant string, f gatehouse.EventFilter, fn func(ev *gatehouse.Event) error) error {
+	where, args := []string{"tenant_id = $1"}, []any{tenant}
+	add := func(cond string, vals ...any) {
+		for _, v := range vals {
+			args = append(args, v)
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		where = append(where, cond)
+	}
+	if !f.Since.IsZero() {
+		add("time >= ?", audit.FormatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("time < ?", audit.FormatTime(f.Until))
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if prefix, ok := strings.CutSuffix(f.Action, ".*"); ok {
+		// "support.*" is every action under support: '/' follows '.'.
+		add("action > ? COLLATE \"C\" AND action < ? COLLATE \"C\"", prefix+".", prefix+"/")
+	} else if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Target != "" {
+		add("target = ?", f.Target)
+	}
+	if f.AfterSeq > 0 {
+		add("seq > ?", f.AfterSeq)
+	}
+	q := "SELECT " + eventColumns + " FROM audit_events WHERE " + strings.Join(where, " AND ")
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		q = "SELECT * FROM (" + q + " ORDER BY seq DESC LIMIT $" + strconv.Itoa(len(args)) + ") AS last ORDER BY seq"
+	} else {
+		q += " ORDER BY seq"
+	}
+	return db.view(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var ev gatehouse.Event
+		for rows.Next() {
+			err := scanEvent(rows, &ev)
+			var bad *badRowError
+			if errors.As(err, &bad) {
+				return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s: run 'gatehouse audit verify'", bad.problem)
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(&ev); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// Head returns tenant's last event's sequence number and hash.
+func (db *DB) Head(ctx context.Context, tenant string) (gatehouse.ChainHead, error) {
+	var h gatehouse.ChainHead
+	err := db.view(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_events WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1", tenant).Scan(&h.Seq, &h.Hash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the audit trail of tenant %s is empty", tenant)
+		}
+		return err
+	})
+	return h, err
+}
+
+// VerifyChain walks tenant's whole chain in sequence order from one
+// snapshot and checks every link with audit.Verifier. head, when non-nil,
+// is a head recorded elsewhere that must be found on the way; without one,
+// the tenant's stored head row serves, so a tail cut off without moving the
+// head back is found too. progress, when non-nil, is called with the number
+// of events checked so far.
+func (db *DB) VerifyChain(ctx context.Context, tenant string, head *gatehouse.ChainHead, progress func(done, total int64)) (audit.Result, error) {
+	var res audit.Result
+	err := db.view(ctx, func(tx pgx.Tx) error {
+		if head == nil {
+			var stored gatehouse.ChainHead
+			err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1", tenant).Scan(&stored.Seq, &stored.Hash)
+			switch {
+			case err == nil && stored.Seq > 0:
+				head = &stored
+			case err != nil && !errors.Is(err, pgx.ErrNoRows):
+				return err
+			}
+		}
+		var total int64
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE tenant_id = $1", tenant).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE tenant_id = $1 ORDER BY seq", tenant)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		v := audit.Verifier{Head: head}
+		var ev gatehouse.Event
+		var n int64
+		for rows.Next() {
+			n++
+			if progress != nil && n%65536 == 0 {
+				progress(n, total)
+			}
+			err := scanEvent(rows, &ev)
+			var bad *badRowError
+			if errors.As(err, &bad) {
+				v.Reject(bad.seq, bad.problem+": the row was edited")
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if !v.Add(&ev) {
+				break
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		res = v.Finish(total)
+		return nil
+	})
+	return res, err
+}

@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/jackc/pgx/v5"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migration is one schema step; version N turns schema N-1 into N.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations are read once from the embedded files named NNNN_name.sql.
+var migrations = func() []migration {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			panic("migration file without a version number: " + e.Name())
+		}
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			panic(fmt.Sprintf("migrations must be numbered 1..n without gaps; found %s", m.name))
+		}
+	}
+	return ms
+}()
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int { return len(migrations) }
+
+// migrationLock is the key of the advisory lock that serialises migrations
+// of one database by several processes ("GATE" in ASCII).
+const migrationLock = 0x47415445
+
+const qSchemaVersion = "SELECT coalesce(max(version), 0) FROM schema_migrations"
+
+// migrate applies the pending migrations, each recorded in
+// schema_migrations, in one transaction: a crash leaves the database as it
+// was or fully migrated. A database newer than this binary is refused
+// before anything is written. When the schema is current it costs one
+// query and writes nothing.
+func (db *DB) migrate(ctx context.Context) error {
+	v, err := db.schemaVersion(ctx, db.pool)
+	if err != nil {
+		return classify(err, "read the schema version")
+	}
+	if err := checkVersion(v); err != nil || v == SchemaVersion() {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// Another process may be migrating: wait for it, then look again.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER     PRIMARY KEY,
+			name       TEXT        NOT NULL,
+			applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		from, err := db.schemaVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(from); err != nil {
+			return err
+		}
+		for _, m := range migrations[from:] {
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return classify(err, "migrate the database schema")
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// schemaVersion reads the schema version: 0 for a database gatehouse has
+// never migrated.
+func (db *DB) schemaVersion(ctx context.Context, q querier) (int, error) {
+	var exists bool
+	if err := q.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil || !exists {
+		return 0, err
+	}
+	var v int
+	err := q.QueryRow(ctx, qSchemaVersion).Scan(&v)
+	return v, err
+}
+
+func checkVersion(v int) error {
+	if v > SchemaVersion() {
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE,
+			"the PostgreSQL database has schema version %d, newer than this gatehouse supports (%d); use a newer gatehouse — the database was not modified",
+			v, SchemaVersion())
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/jackc/pgx/v5"
+)
+
+// GrantApplicationRole gives role what the application needs and no more:
+// SELECT and INSERT on audit_events (never UPDATE, DELETE or TRUNCATE),
+// SELECT, INSERT and UPDATE on audit_heads (whose triggers allow a head to
+// move forward only), and SELECT on schema_migrations, so that it can open
+// a current database but not migrate one. It runs as the owner of the
+// schema (the current schema, where Open created the tables); role must exist.
+func (db *DB) GrantApplicationRole(ctx context.Context, role string) error {
+	if role == "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "no role to grant to")
+	}
+	r := pgx.Identifier{role}.Sanitize()
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var schema string
+		if err := tx.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			"GRANT USAGE ON SCHEMA " + pgx.Identifier{schema}.Sanitize() + " TO " + r,
+			"GRANT SELECT, INSERT ON audit_events TO " + r,
+			"GRANT SELECT, INSERT, UPDATE ON audit_heads TO " + r,
+			"GRANT SELECT ON schema_migrations TO " + r,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return classify(err, "grant the application role")
+}
