@@ -23,6 +23,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -119,4 +120,39 @@ func ParseHead(s string) (gatehouse.ChainHead, error) {
 		return h, gatehouse.Errorf(gatehouse.EINVALID, "invalid head: the hash must be %d hex digits", 2*sha256.Size)
 	}
 	return gatehouse.ChainHead{Seq: n, Hash: strings.ToLower(hash)}, nil
+}
+
+// Build makes the event that ne describes as event seq of a chain whose
+// last hash is prev, at time now, and seals it. The details are encoded
+// with encoding/json, which writes map keys sorted, so the stored text is
+// canonical. An event without its own OS user takes osUser; one without an
+// actor is attributed to its OS user. Both stores append through it, so
+// an event means the same bytes whichever store holds it.
+func Build(ne *gatehouse.NewEvent, seq int64, prev string, now time.Time, osUser string) (*gatehouse.Event, error) {
+	if ne.Action == "" || ne.Outcome == "" {
+		return nil, fmt.Errorf("audit event without action or outcome")
+	}
+	details := []byte("{}")
+	if len(ne.Details) > 0 {
+		b, err := json.Marshal(ne.Details)
+		if err != nil {
+			return nil, fmt.Errorf("audit details: %w", err)
+		}
+		details = b
+	}
+	if ne.OSUser != "" {
+		osUser = ne.OSUser
+	}
+	actor := ne.Actor
+	if actor == "" {
+		actor = osUser
+	}
+	ev := &gatehouse.Event{
+		Seq: seq, Time: now, Actor: actor, OSUser: osUser, Action: ne.Action,
+		Target: ne.Target, Outcome: ne.Outcome, Details: details,
+	}
+	if err := Seal(ev, prev); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }

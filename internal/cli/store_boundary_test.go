@@ -262,7 +262,7 @@ func TestVerifyBackupOnReadOnlyMedia(t *testing.T) {
 	os.Mkdir(filepath.Dir(exe), 0o755)
 	self, err := os.Open("/proc/self/exe")
 	if err != nil {
-		t.Skip("no /proc/self/exe")
+		t.Fatalf("the test binary cannot be copied for another user: %v", err)
 	}
 	out2, err := os.OpenFile(exe, os.O_CREATE|os.O_WRONLY, 0o755)
 	if err != nil {

@@ -26,37 +26,8 @@ const eventColumns = "seq, time, actor, os_user, action, target, outcome, detail
 // head to it. The transaction holds the head's lock (see Change), so
 // nothing else can append to this tenant meanwhile.
 func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
-	if ne.Action == "" || ne.Outcome == "" {
-		return nil, fmt.Errorf("audit event without action or outcome")
-	}
-	details := []byte("{}")
-	if len(ne.Details) > 0 {
-		// encoding/json writes map keys sorted: the stored text is canonical.
-		b, err := json.Marshal(ne.Details)
-		if err != nil {
-			return nil, fmt.Errorf("audit details: %w", err)
-		}
-		details = b
-	}
-	osUser := ne.OSUser
-	if osUser == "" {
-		osUser = tx.db.osUser
-	}
-	actor := ne.Actor
-	if actor == "" {
-		actor = osUser
-	}
-	ev := &gatehouse.Event{
-		Seq:     tx.head.Seq + 1,
-		Time:    tx.now,
-		Actor:   actor,
-		OSUser:  osUser,
-		Action:  ne.Action,
-		Target:  ne.Target,
-		Outcome: ne.Outcome,
-		Details: details,
-	}
-	if err := audit.Seal(ev, tx.head.Hash); err != nil {
+	ev, err := audit.Build(ne, tx.head.Seq+1, tx.head.Hash, tx.now, tx.db.osUser)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := tx.tx.Exec(tx.ctx, qInsertEvent, tx.tenant,

@@ -16,42 +16,13 @@ import (
 // caller's write transaction, which already holds the write lock, so the
 // last hash cannot change underneath it.
 func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
-	if ne.Action == "" || ne.Outcome == "" {
-		return nil, fmt.Errorf("audit event without action or outcome")
-	}
-	details := []byte("{}")
-	if len(ne.Details) > 0 {
-		// encoding/json writes map keys sorted: the stored text is canonical.
-		b, err := json.Marshal(ne.Details)
-		if err != nil {
-			return nil, fmt.Errorf("audit details: %w", err)
-		}
-		details = b
-	}
-	osUser := ne.OSUser
-	if osUser == "" {
-		osUser = tx.db.osUser
-	}
-	actor := ne.Actor
-	if actor == "" {
-		actor = osUser
-	}
 	prevSeq, prevHash := int64(0), audit.GenesisHash
 	err := tx.queryRow(qLastEvent).Scan(&prevSeq, &prevHash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	ev := &gatehouse.Event{
-		Seq:     prevSeq + 1,
-		Time:    tx.now,
-		Actor:   actor,
-		OSUser:  osUser,
-		Action:  ne.Action,
-		Target:  ne.Target,
-		Outcome: ne.Outcome,
-		Details: details,
-	}
-	if err := audit.Seal(ev, prevHash); err != nil {
+	ev, err := audit.Build(ne, prevSeq+1, prevHash, tx.now, tx.db.osUser)
+	if err != nil {
 		return nil, err
 	}
 	_, err = tx.exec(qInsertEvent,

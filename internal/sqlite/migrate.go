@@ -4,52 +4,17 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/schema"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one schema step; version N turns schema N-1 into N.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations are read once from the embedded files named NNNN_name.sql.
-var migrations = func() []migration {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		panic(err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			panic("migration file without a version number: " + e.Name())
-		}
-		b, err := migrationFS.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			panic(err)
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			panic(fmt.Sprintf("migrations must be numbered 1..n without gaps; found %s", m.name))
-		}
-	}
-	return ms
-}()
+var migrations = schema.Load(migrationFS, "migrations")
 
 // backfillNameSkeletons sets the name skeleton (schema 6) of the users of
 // an older store: SQL cannot compute it.
@@ -161,8 +126,8 @@ func (db *DB) migrate(ctx context.Context, init *InitParams) error {
 			return nil, nil // another process migrated it while we waited
 		}
 		for _, m := range migrations[from:] {
-			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
-				return nil, fmt.Errorf("migration %s: %w", m.name, err)
+			if _, err := tx.tx.ExecContext(ctx, m.SQL); err != nil {
+				return nil, fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 		}
 		if from > 0 && from < 6 {
