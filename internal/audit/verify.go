@@ -7,12 +7,7 @@ import (
 )
 
 // Fault is the first place where a chain does not hold.
-type Fault struct {
-	// Seq is the sequence number of the first event that is wrong or missing.
-	Seq int64 `json:"seq"`
-	// Problem says what is wrong with it, in words for the operator.
-	Problem string `json:"problem"`
-}
+type Fault = gatehouse.ChainFault
 
 // Verifier checks a chain one event at a time, in sequence order, so that a
 // log of any size is verified in constant memory. The zero value is ready to
@@ -101,19 +96,7 @@ func (v *Verifier) inSequence(seq int64) bool {
 func (v *Verifier) fail(seq int64, problem string) { v.fault = &Fault{Seq: seq, Problem: problem} }
 
 // Result is the outcome of a verification.
-type Result struct {
-	// Valid is the number of events checked and found sound before the
-	// first fault (all of them when Fault is nil).
-	Valid int64 `json:"valid"`
-	// Total is the number of events read.
-	Total int64 `json:"total"`
-	// Head is the last sound event.
-	Head  gatehouse.ChainHead `json:"head"`
-	Fault *Fault              `json:"fault,omitempty"`
-}
-
-// OK reports whether the chain verified.
-func (r *Result) OK() bool { return r.Fault == nil }
+type Result = gatehouse.ChainResult
 
 // Finish ends the walk. total is the number of events the store holds, so
 // the result can say how many were read in all. An empty chain is a fault:

@@ -1,0 +1,317 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// This file is the store contract: what the rules (internal/core) need from
+// storage, and all that a store package (internal/sqlite,
+// internal/postgres) provides. A store holds SQL only: it reads and writes
+// rows and maps driver errors to codes; it decides nothing. Every rule —
+// who may act, what a sign-in decides, when a seat is free — lives in the
+// core, over these interfaces, and so is the same on every store.
+//
+// Times passed to and returned by a store are UTC; a store keeps them at
+// the precision of audit.TimeLayout. A lookup that finds nothing returns
+// found false (or a zero value) and a nil error: the core says what is
+// missing, in words for the user.
+
+// Store is an open gatehouse store: one tenant's rows in one database.
+type Store interface {
+	// Change runs fn in one write transaction and, when fn returns an
+	// event, appends it to the audit trail in that transaction and
+	// commits:
+	//
+	//   - fn returns an event and nil: the change and its event commit
+	//     together, and Change returns the sealed event;
+	//   - fn returns nil and nil: nothing changed; the transaction is rolled
+	//     back and Change returns nil, nil;
+	//   - fn returns an error: the transaction is rolled back and the error
+	//     is returned (a driver error mapped to a code).
+	//
+	// A store may run fn more than once (a serialisation failure is retried
+	// inside the store, never shown to a caller), so fn must not have
+	// effects outside tx other than setting variables it resets on entry.
+	Change(ctx context.Context, fn func(tx Tx) (*NewEvent, error)) (*Event, error)
+	// View runs fn on one consistent read snapshot.
+	View(ctx context.Context, fn func(v View) error) error
+	// Lock takes the store-wide support lock, which serialises support
+	// requests and rotations (held through delivery, which can take
+	// seconds; the write transaction is taken only for the commit). It
+	// waits at most wait; wait 0 tries once and returns ErrLockBusy if
+	// another process holds it.
+	Lock(ctx context.Context, wait time.Duration) (unlock func(), err error)
+	AuditLog
+	// Info describes the store (location, schema, mode, tenant).
+	Info(ctx context.Context) (StoreInfo, error)
+	// Location names the store for messages: a path, or a URL without its
+	// password.
+	Location() string
+	Close() error
+}
+
+// ErrLockBusy is Store.Lock's answer, with wait 0, when another process
+// holds the support lock.
+var ErrLockBusy = Errorf(EUNAVAILABLE, "another support request or rotation holds the support lock")
+
+// AuditLog reads the audit trail. Events are appended only by Change.
+type AuditLog interface {
+	// ListEvents calls fn for each event that f selects, in sequence order,
+	// streaming from one snapshot; with f.Limit, the last Limit matching
+	// events. fn must not keep ev: it is reused. A stored row gatehouse
+	// cannot have written ends the listing with EUNAVAILABLE.
+	ListEvents(ctx context.Context, f EventFilter, fn func(ev *Event) error) error
+	// Head returns the last event's sequence number and hash; an empty
+	// trail is ECHECKFAILED.
+	Head(ctx context.Context) (ChainHead, error)
+	// VerifyChain walks the whole trail from one snapshot and checks every
+	// link (internal/audit.Verifier); head, when non-nil, must be on it.
+	// progress, when non-nil, is called now and then with the count so far.
+	VerifyChain(ctx context.Context, head *ChainHead, progress func(done, total int64)) (ChainResult, error)
+}
+
+// ChainFault is the first place where a chain does not hold.
+type ChainFault struct {
+	// Seq is the sequence number of the first event that is wrong or missing.
+	Seq int64 `json:"seq"`
+	// Problem says what is wrong with it, in words for the operator.
+	Problem string `json:"problem"`
+}
+
+// ChainResult is the outcome of a chain verification.
+type ChainResult struct {
+	// Valid is the number of events checked and found sound before the
+	// first fault (all of them when Fault is nil).
+	Valid int64 `json:"valid"`
+	// Total is the number of events read.
+	Total int64 `json:"total"`
+	// Head is the last sound event.
+	Head  ChainHead   `json:"head"`
+	Fault *ChainFault `json:"fault,omitempty"`
+}
+
+// OK reports whether the chain verified.
+func (r *ChainResult) OK() bool { return r.Fault == nil }
+
+// View reads one snapshot of the store, noun by noun.
+type View interface {
+	// Now is the transaction's time: every row and event a change writes
+	// carries it.
+	Now() time.Time
+
+	// Settings.
+
+	// Setting returns a setting's value and whether it is set.
+	Setting(key string) (value string, ok bool, err error)
+	// Settings returns those of keys that are set, in one read.
+	Settings(keys ...string) (map[string]string, error)
+
+	// Users.
+
+	// UserByID, UserByName (any case) and UserByEmail (normalised) read
+	// one account with its grants; found is false when there is none.
+	// LockedUntil is the stored lock of the account's current credential,
+	// whether or not it has ended.
+	UserByID(id int64) (u User, found bool, err error)
+	UserByName(name string) (u User, found bool, err error)
+	UserByEmail(email string) (u User, found bool, err error)
+	// SSOAccount finds the account bound to an SSO identity.
+	SSOAccount(issuer, subject string) (a AccountRef, found bool, err error)
+	// ListUsers calls fn for each user f selects, oldest first, streaming;
+	// PendingOnly selects PendingCondition's users.
+	ListUsers(f UserFilter, fn func(u *User) error) error
+	// UserCounts counts accounts for the server summary.
+	UserCounts() (UserCounts, error)
+	// EnabledAdmins counts the enabled MSP admins.
+	EnabledAdmins() (int, error)
+	// EnabledAdmin returns the stored name of the enabled MSP admin called
+	// name (any case).
+	EnabledAdmin(name string) (stored string, found bool, err error)
+	// EmailTaken reports whether an account has this email;
+	// EmailOrNameTaken whether one has it as its email or its name.
+	EmailTaken(email string) (bool, error)
+	EmailOrNameTaken(s string) (bool, error)
+	// SkeletonTaken reports whether an account name has this NameSkeleton.
+	SkeletonTaken(skeleton string) (bool, error)
+	// PasswordHash is a local account's password hash, "" if it has none.
+	PasswordHash(userID int64) (string, error)
+	// SeatHolders counts the accounts that hold an admin seat: enabled,
+	// with a role, and not the support account.
+	SeatHolders() (int, error)
+	// ExemptUsers lists the users exempt from required SSO, by name.
+	ExemptUsers() ([]ExemptUser, error)
+
+	// Roles, scopes, groups and organisations ("records"; kind is role,
+	// scope, group or org).
+
+	// Record finds a record by name (any case).
+	Record(kind, name string) (id int64, canonical string, found bool, err error)
+	// Records lists a kind's records by name, with their member counts.
+	Records(kind string) ([]Record, error)
+
+	// Failed-logon throttling: one record per user and credential ("" is
+	// a local password; a support credential is keyed by its request ID).
+	FailureRecord(userID int64, credential string) (FailureRecord, error)
+
+	// SSO sign-in attempts, for 'sso explain'.
+
+	// Attempts returns the latest attempts (newest first, at most limit)
+	// whose subject is subject or whose email is email (when not "").
+	Attempts(subject, email string, limit int) ([]SignInAttempt, error)
+
+	// Support access.
+
+	// SupportAccount reads the support account and its live credential.
+	SupportAccount() (a SupportAccountRow, found bool, err error)
+	// Recipients lists the vendor's recipients in the order added.
+	Recipients() ([]Recipient, error)
+	// LatestEvent returns the newest successful event whose action is one
+	// of actions.
+	LatestEvent(actions ...string) (ev EventRef, found bool, err error)
+	// EnvelopeIssued reports whether a successful support.request or
+	// support.rotate event recorded this envelope SHA-256 (hex).
+	EnvelopeIssued(sha256Hex string) (bool, error)
+}
+
+// Tx is a write transaction: a View that can also change rows. Every
+// change reaches the store with its audit event (see Store.Change).
+// Inserts that break a uniqueness rule return an error with code
+// ECONFLICT.
+type Tx interface {
+	View
+
+	SetSetting(key, value string) error
+
+	// InsertUser adds an account and returns its ID.
+	InsertUser(r UserRow) (int64, error)
+	SetPasswordHash(userID int64, hash string) error
+	SetEnabled(userID int64, enabled bool) error
+	RenameUser(userID int64, name, skeleton string) error
+	// RecordSignIn sets the account's last sign-in to now, by how ("sso",
+	// "local", or a technician's ID).
+	RecordSignIn(userID int64, by string) error
+	// SetExempt adds (by names who) or removes an exemption from
+	// required SSO; changed is false when there was nothing to do.
+	SetExempt(userID int64, exempt bool, by string) (changed bool, err error)
+
+	// AddRecord adds a record of a kind (ECONFLICT if the name is taken).
+	AddRecord(kind, name string) error
+	// Grant links a record to a user; Revoke unlinks it. changed is false
+	// when the link already was (was not) there.
+	Grant(kind string, userID, recordID int64) (changed bool, err error)
+	Revoke(kind string, userID, recordID int64) (changed bool, err error)
+
+	// PutFailureRecord stores a credential's failure count.
+	PutFailureRecord(userID int64, credential string, r FailureRecord) error
+	// DeleteFailures removes a user's failure records: all of them when
+	// keep is nil, else all but the one of credential *keep. It returns
+	// how many it removed.
+	DeleteFailures(userID int64, keep *string) (int64, error)
+
+	// InsertAttempt records an SSO sign-in attempt (userID 0: none).
+	InsertAttempt(a SignInAttempt, userID int64) error
+
+	// PutSupportCredential replaces the support account's credential.
+	PutSupportCredential(userID int64, c CredentialRow) error
+	// DeleteSupportCredential removes it; false when there was none.
+	DeleteSupportCredential(userID int64) (bool, error)
+	// SetFirstLogon records the credential's first technician logon.
+	SetFirstLogon(userID int64, at time.Time) error
+
+	// AddRecipient adds a recipient (AddedAt and AddedBy as given); false
+	// when its key or fingerprint is already there.
+	AddRecipient(r Recipient) (bool, error)
+	// RemoveRecipient removes the recipient with this fingerprint.
+	RemoveRecipient(fingerprint string) (bool, error)
+}
+
+// InitFunc writes a new store's first rows and returns its store.init
+// event. Store constructors run it in the transaction that creates the
+// schema (or, on PostgreSQL, the tenant), so a store is never half made.
+type InitFunc func(tx Tx) (*NewEvent, error)
+
+// AccountRef is the little the sign-in gate reads of an SSO account.
+type AccountRef struct {
+	ID      int64
+	Name    string
+	Enabled bool
+}
+
+// UserRow is an account to insert. CreatedAt is the transaction's time.
+type UserRow struct {
+	Name         string
+	Kind         string // local, sso or support
+	Email        string // "" for none
+	Enabled      bool
+	MSPAdmin     bool
+	CreatedVia   string
+	CreatedBy    string
+	PasswordHash string // "" for none
+	SSOIssuer    string
+	SSOSubject   string
+	// LastSignInBy, when not "", records a sign-in at creation.
+	LastSignInBy string
+	NameSkeleton string
+}
+
+// UserCounts summarise the accounts.
+type UserCounts struct {
+	Total         int // every account but the support account
+	Pending       int
+	MSPAdmins     int // enabled MSP admins
+	OldestPending time.Time
+}
+
+// ExemptUser is a user exempt from required SSO, with what decides whether
+// it is a break-glass admin.
+type ExemptUser struct {
+	ID          int64
+	Name        string
+	Kind        string
+	Enabled     bool
+	MSPAdmin    bool
+	HasPassword bool
+}
+
+// Record is a named role, scope, group or organisation.
+type Record struct {
+	Name    string `json:"name"`
+	Builtin bool   `json:"builtin"`
+	Members int    `json:"members"`
+}
+
+// SupportAccountRow is the support account as stored.
+type SupportAccountRow struct {
+	ID           int64
+	Name         string
+	Enabled      bool
+	LastSignInAt time.Time
+	LastSignInBy string
+	// Credential is nil when the account has no live credential.
+	Credential *CredentialRow
+}
+
+// CredentialRow is a support credential as stored: only its hash.
+type CredentialRow struct {
+	PasswordHash   string
+	RequestID      string
+	IssuedAt       time.Time
+	ExpiresAt      time.Time
+	ResetAfterUse  time.Duration // whole seconds; 0: off
+	FirstLogonAt   time.Time     // zero until the first logon
+	EnvelopeSHA256 string
+	EnvelopePath   string // "" when not written to a file
+}
+
+// EventRef names an event of the trail.
+type EventRef struct {
+	Seq    int64
+	Actor  string
+	Action string
+}
+
+// PendingCondition, in words: a user awaits role assignment while it is
+// enabled, holds no role, group or organisation, is not an MSP admin and
+// is not the support account. Stores index it (users pending).
+const PendingCondition = "enabled, no role, group or organisation, not an MSP admin, not the support account"
