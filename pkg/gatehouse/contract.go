@@ -315,3 +315,27 @@ type EventRef struct {
 // enabled, holds no role, group or organisation, is not an MSP admin and
 // is not the support account. Stores index it (users pending).
 const PendingCondition = "enabled, no role, group or organisation, not an MSP admin, not the support account"
+
+// CopyTables are the tables 'store copy' carries, in the order a copy
+// writes them (a table after those it refers to). Both stores name these
+// tables and their columns alike.
+var CopyTables = []string{
+	"settings", "users", "roles", "scopes", "groups", "orgs",
+	"user_roles", "user_scopes", "user_groups", "user_orgs",
+	"support_credentials", "support_recipients", "sso_exemptions",
+	"sso_attempts", "login_failures", "audit_events",
+}
+
+// Exporter streams every row of one tenant's store, table by table in
+// CopyTables order and by primary key within a table. columns are the
+// table's columns (never a tenant column); each value is nil, an int64
+// (booleans are 0 or 1) or a string (times in audit.TimeLayout).
+type Exporter interface {
+	Export(ctx context.Context, fn func(table string, columns []string, row []any) error) error
+}
+
+// TenantLister is a store that holds several tenants (PostgreSQL).
+type TenantLister interface {
+	// Tenants describes every tenant of the database, by tenant ID.
+	Tenants(ctx context.Context) ([]StoreInfo, error)
+}
