@@ -3,7 +3,7 @@ package cli
 import (
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
@@ -20,7 +20,7 @@ func addCompletions(f *Factory, root *cobra.Command) {
 		}
 		switch {
 		case strings.Contains(c.Use, " USER"):
-			c.ValidArgsFunction = f.complete(true, func(db *sqlite.DB, cmd *cobra.Command) []string {
+			c.ValidArgsFunction = f.complete(true, func(db *core.Core, cmd *cobra.Command) []string {
 				var names []string
 				db.ListUsers(cmd.Context(), gatehouse.UserFilter{}, func(u *gatehouse.User) error {
 					names = append(names, u.Name)
@@ -29,7 +29,7 @@ func addCompletions(f *Factory, root *cobra.Command) {
 				return names
 			})
 		case c.CommandPath() == "gatehouse support recipients remove":
-			c.ValidArgsFunction = f.complete(true, func(db *sqlite.DB, cmd *cobra.Command) []string {
+			c.ValidArgsFunction = f.complete(true, func(db *core.Core, cmd *cobra.Command) []string {
 				rs, _ := db.Recipients(cmd.Context())
 				var out []string
 				for _, r := range rs {
@@ -42,7 +42,7 @@ func addCompletions(f *Factory, root *cobra.Command) {
 			if c.Flags().Lookup(kind) == nil {
 				continue
 			}
-			c.RegisterFlagCompletionFunc(kind, f.complete(false, func(db *sqlite.DB, cmd *cobra.Command) []string {
+			c.RegisterFlagCompletionFunc(kind, f.complete(false, func(db *core.Core, cmd *cobra.Command) []string {
 				rs, _ := db.Records(cmd.Context(), kind)
 				var out []string
 				for _, r := range rs {
@@ -58,7 +58,7 @@ func addCompletions(f *Factory, root *cobra.Command) {
 // complete adapts a name lister to cobra: no file names, and nothing when
 // configuration or the store is unavailable. For a positional argument
 // (firstArgOnly) it completes only the first one.
-func (f *Factory) complete(firstArgOnly bool, names func(*sqlite.DB, *cobra.Command) []string) cobra.CompletionFunc {
+func (f *Factory) complete(firstArgOnly bool, names func(*core.Core, *cobra.Command) []string) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if firstArgOnly && len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp

@@ -8,22 +8,26 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
 
 // Factory hands commands their dependencies. Everything is resolved lazily:
 // help, version and completion never read configuration files or open the
-// store, and a read command opens the store only when it runs.
+// store, and a read command opens the store only when it runs. Commands
+// reach the store only through the core (internal/core), which the factory
+// gets from internal/wire — the same wiring a server that embeds
+// gatehouse uses (pkg/gatehouse/store).
 type Factory struct {
 	IO  *iostreams.IOStreams
 	Now func() time.Time
 
-	cfg *config.Config
-	db  *sqlite.DB
+	cfg  *config.Config
+	core *core.Core
 	// started is set once a command's own run begins; an error before that
 	// is a usage error (bad flag, wrong arguments).
 	started bool
@@ -57,54 +61,54 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 func (f *Factory) Config() *config.Config { return f.cfg }
 
 // Store opens the store once, on first use, for a command that changes it.
-func (f *Factory) Store(ctx context.Context) (*sqlite.DB, error) {
-	return f.open(ctx, sqlite.Options{})
+func (f *Factory) Store(ctx context.Context) (*core.Core, error) {
+	return f.open(ctx, wire.Options{})
 }
 
 // ReadStore opens the store once, read-only, for a command that only reads
-// it: the file is not written, not even migrated (docs/security.md).
-func (f *Factory) ReadStore(ctx context.Context) (*sqlite.DB, error) {
-	return f.open(ctx, sqlite.Options{ReadOnly: true})
+// it: the store is not written, not even migrated (docs/security.md).
+func (f *Factory) ReadStore(ctx context.Context) (*core.Core, error) {
+	return f.open(ctx, wire.Options{ReadOnly: true})
 }
 
 // AuditStore is ReadStore for the audit commands, which also read a store
 // of an older schema as it is: the audit trail's table is the same in
 // every schema, so an old backup can be verified where it lies.
-func (f *Factory) AuditStore(ctx context.Context) (*sqlite.DB, error) {
-	return f.open(ctx, sqlite.Options{ReadOnly: true, OlderSchema: true})
+func (f *Factory) AuditStore(ctx context.Context) (*core.Core, error) {
+	return f.open(ctx, wire.Options{ReadOnly: true, OlderSchema: true})
 }
 
-func (f *Factory) open(ctx context.Context, access sqlite.Options) (*sqlite.DB, error) {
-	if f.db != nil {
-		return f.db, nil
+func (f *Factory) open(ctx context.Context, access wire.Options) (*core.Core, error) {
+	if f.core != nil {
+		return f.core, nil
 	}
 	opts := f.storeOptions()
 	opts.ReadOnly, opts.OlderSchema = access.ReadOnly, access.OlderSchema
-	db, err := sqlite.Open(ctx, f.cfg.Store, opts)
+	c, err := wire.Open(ctx, f.cfg.Store, opts)
 	if err != nil {
 		return nil, err
 	}
-	f.db = db
-	return db, nil
+	f.core = c
+	return c, nil
 }
 
 // CreateStore opens the store, creating and initialising it if needed.
-func (f *Factory) CreateStore(ctx context.Context, p sqlite.InitParams) (gatehouse.StoreInfo, error) {
-	db, info, err := sqlite.Create(ctx, f.cfg.Store, f.storeOptions(), p)
+func (f *Factory) CreateStore(ctx context.Context, p core.InitParams) (gatehouse.StoreInfo, error) {
+	c, info, err := wire.Create(ctx, f.cfg.Store, f.storeOptions(), p)
 	if err != nil {
 		return info, err
 	}
-	f.db = db
+	f.core = c
 	return info, nil
 }
 
-func (f *Factory) storeOptions() sqlite.Options {
-	return sqlite.Options{Now: f.Now, OSUser: osUser(), Warn: func(msg string) { f.IO.Message("%s", msg) }}
+func (f *Factory) storeOptions() wire.Options {
+	return wire.Options{Tenant: f.cfg.Tenant, Now: f.Now, OSUser: osUser(), Warn: func(msg string) { f.IO.Message("%s", msg) }}
 }
 
 func (f *Factory) closeStore() {
-	if f.db != nil {
-		f.db.Close()
+	if f.core != nil {
+		f.core.Close()
 	}
 }
 
@@ -145,25 +149,25 @@ func osUserName(uid int, lookup func(uid string) (*user.User, error)) string {
 
 // PrinterAndStore returns the renderer and the store opened to change it,
 // in that order: a bad output format fails before the store is touched.
-func (f *Factory) PrinterAndStore(ctx context.Context) (*render.Printer, *sqlite.DB, error) {
+func (f *Factory) PrinterAndStore(ctx context.Context) (*render.Printer, *core.Core, error) {
 	return f.printerAnd(ctx, f.Store)
 }
 
 // PrinterAndReadStore is PrinterAndStore for a command that only reads.
-func (f *Factory) PrinterAndReadStore(ctx context.Context) (*render.Printer, *sqlite.DB, error) {
+func (f *Factory) PrinterAndReadStore(ctx context.Context) (*render.Printer, *core.Core, error) {
 	return f.printerAnd(ctx, f.ReadStore)
 }
 
-func (f *Factory) printerAnd(ctx context.Context, open func(context.Context) (*sqlite.DB, error)) (*render.Printer, *sqlite.DB, error) {
+func (f *Factory) printerAnd(ctx context.Context, open func(context.Context) (*core.Core, error)) (*render.Printer, *core.Core, error) {
 	p, err := f.Printer()
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := open(ctx)
+	c, err := open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	return p, db, nil
+	return p, c, nil
 }
 
 // Report prints the result of a change. With -q a change that succeeded

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"regexp"
-
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
@@ -16,10 +14,6 @@ type InitOptions struct {
 	Admin    string
 }
 
-// tenantPattern bounds a tenant partition ID: it becomes part of an account
-// name, so it is kept to letters, digits, '-' and '_'.
-var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // NewCmdInit builds `gatehouse init`.
 func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 	opts := &InitOptions{F: f}
@@ -28,7 +22,10 @@ func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 		Use:   "init [--mode onprem|cloud] [--tenant ID]",
 		Short: "Create the store, or check that it exists",
 		Long: withExitStatus(`Create the store: the file (mode 0600; its directory 0700 when created),
-the schema, the deployment mode and tenant, and the first audit event.
+the schema, the deployment mode and tenant, and the first audit event. On
+PostgreSQL (--store postgres://...) init creates the schema if needed and
+the tenant: --mode cloud --tenant ID for a tenant of the vendor's cloud,
+or no tenant for the database's one on-prem store.
 
 Running init on an initialised store is harmless: it changes nothing and
 says so. It refuses to change the mode or tenant of an existing store.
@@ -38,7 +35,8 @@ MSP admin, any operator may change settings and grant access ("bootstrap",
 recorded in each event); naming the admin at init closes that window at once.`),
 		Example: `  gatehouse init
   gatehouse --store /var/lib/gatehouse/gatehouse.db init
-  gatehouse init --mode cloud --tenant 96444123124151159181195912`,
+  gatehouse init --mode cloud --tenant 96444123124151159181195912
+  gatehouse --store postgres://gatehouse@db.internal/gatehouse init --mode cloud --tenant acme`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("mode") {
@@ -47,13 +45,12 @@ recorded in each event); naming the admin at init closes that window at once.`),
 					return usageError("invalid --mode %q: use onprem or cloud", gatehouse.Clip(mode, 40))
 				}
 			}
+			opts.TenantID = f.Config().Tenant
 			switch {
 			case opts.Mode == gatehouse.ModeCloud && opts.TenantID == "":
 				return usageError("--mode cloud needs --tenant ID (the tenant partition ID)")
 			case opts.TenantID != "" && opts.Mode != gatehouse.ModeCloud:
 				return usageError("--tenant applies only with --mode cloud")
-			case opts.TenantID != "" && !tenantPattern.MatchString(opts.TenantID):
-				return usageError("invalid --tenant: use 1 to 64 letters, digits, '-' or '_'")
 			}
 			if opts.Admin != "" {
 				if err := gatehouse.ValidateUserName(opts.Admin); err != nil {
@@ -67,7 +64,6 @@ recorded in each event); naming the admin at init closes that window at once.`),
 		},
 	}
 	cmd.Flags().StringVar(&mode, "mode", "onprem", "deployment mode: onprem or cloud")
-	cmd.Flags().StringVar(&opts.TenantID, "tenant", "", "tenant partition ID (cloud mode)")
 	cmd.Flags().StringVar(&opts.Admin, "admin", "", "create the first MSP admin, closing the bootstrap window at once")
 	return cmd
 }
@@ -78,7 +74,7 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	if err != nil {
 		return err
 	}
-	params := sqlite.InitParams{Mode: opts.Mode, TenantID: opts.TenantID, Actor: f.Actor(), Admin: opts.Admin}
+	params := core.InitParams{Mode: opts.Mode, TenantID: opts.TenantID, Actor: f.Actor(), Admin: opts.Admin}
 	info, err := f.CreateStore(cmd.Context(), params)
 	if err != nil {
 		return err

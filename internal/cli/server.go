@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
@@ -36,7 +36,7 @@ func newServerView(a gatehouse.ServerAddress, ok bool) ServerView {
 // ServerConfigureOptions are the inputs of `gatehouse server configure`.
 type ServerConfigureOptions struct {
 	F      *Factory
-	Update sqlite.ServerUpdate
+	Update core.ServerUpdate
 }
 
 func newCmdServerConfigure(f *Factory, runF func(*ServerConfigureOptions) error) *cobra.Command {

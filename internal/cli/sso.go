@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
@@ -16,11 +16,11 @@ and the sign-in gate the server uses. Changing a setting alters no existing
 account. See docs/sso-and-provisioning.md.`),
 	})
 	cmd.AddCommand(
-		newCmdSSOFlag(f, "allow", sqlite.SettingSSOAllow, "Allow users to sign in with the identity provider",
+		newCmdSSOFlag(f, "allow", core.SettingSSOAllow, "Allow users to sign in with the identity provider",
 			`Allow (on) or stop (off) sign-in with the identity provider. SSO cannot be turned off while it is required. Turning it off leaves auto-create as it is, but inert.`),
-		newCmdSSOFlag(f, "require", sqlite.SettingSSORequire, "Require SSO: local password login only for exempt users",
+		newCmdSSOFlag(f, "require", core.SettingSSORequire, "Require SSO: local password login only for exempt users",
 			`Require SSO (on): local password login is refused (sso_required) except for users exempted with 'sso exempt add'. Needs SSO allowed, and a break-glass admin: an enabled MSP admin with a local password, exempt; while SSO is required the last one cannot lose its exemption or be disabled.`),
-		newCmdSSOFlag(f, "auto-create", sqlite.SettingSSOAutoCreate, "Create accounts on first successful SSO sign-in",
+		newCmdSSOFlag(f, "auto-create", core.SettingSSOAutoCreate, "Create accounts on first successful SSO sign-in",
 			`Turn automatic user creation on or off. On: the first successful SSO sign-in of an unknown identity creates an account, once, with no roles, scopes, group access, organisation visibility or admin status. Needs SSO allowed. Turning it off removes or changes nobody.`),
 		newCmdSSOExempt(f),
 		newCmdSSOIdP(f),
@@ -51,7 +51,7 @@ func newCmdSSOFlag(f *Factory, name, key, short, long string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetSSOFlag(cmd.Context(), f.Actor(), key, on) },
+			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetSSOFlag(cmd.Context(), f.Actor(), key, on) },
 				"sso "+name+" is now "+args[0], "sso "+name+" was already "+args[0]+"; nothing changed")
 		},
 	}
@@ -71,7 +71,7 @@ func newCmdSSOExempt(f *Factory) *cobra.Command {
 			Example: "  gatehouse sso exempt " + verb + " breakglass",
 			Args:    exactArgs(1, "USER"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetSSOExempt(cmd.Context(), f.Actor(), args[0], add) },
+				return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetSSOExempt(cmd.Context(), f.Actor(), args[0], add) },
 					"exemption "+map[bool]string{true: "added", false: "removed"}[add], "nothing changed")
 			},
 		})
@@ -92,7 +92,7 @@ func newCmdSSOIdP(f *Factory) *cobra.Command {
 			if err := validateIssuer(issuer); err != nil {
 				return err
 			}
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetSSOIssuer(cmd.Context(), f.Actor(), issuer) },
+			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetSSOIssuer(cmd.Context(), f.Actor(), issuer) },
 				"identity provider issuer set", "issuer unchanged")
 		},
 	}

@@ -6,9 +6,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
-	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
@@ -37,15 +36,6 @@ See docs/support-access.md.`),
 		newCmdSupportRecipients(f),
 	)
 	return cmd
-}
-
-// supportService builds the service over the opened store.
-func (f *Factory) supportService(ctx context.Context) (*support.Service, error) {
-	db, err := f.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &support.Service{DB: db, Now: f.Now}, nil
 }
 
 // issueFlags are the delivery flags of request and rotate.
@@ -77,8 +67,8 @@ func (fl *issueFlags) check(f *Factory) error {
 // issue runs a request or rotation with the delivery flags and reports it.
 // Everything that can be refused up front is checked before the store is
 // opened, let alone a password generated.
-func (f *Factory) issue(cmd *cobra.Command, fl issueFlags, o support.IssueOptions,
-	run func(*support.Service, context.Context, support.IssueOptions) (*support.IssueResult, error)) error {
+func (f *Factory) issue(cmd *cobra.Command, fl issueFlags, o core.IssueOptions,
+	run func(*core.Core, context.Context, core.IssueOptions) (*core.IssueResult, error)) error {
 	if err := fl.check(f); err != nil {
 		return err
 	}
@@ -86,7 +76,7 @@ func (f *Factory) issue(cmd *cobra.Command, fl issueFlags, o support.IssueOption
 	if err != nil {
 		return err
 	}
-	svc, err := f.supportService(cmd.Context())
+	svc, err := f.Store(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -101,7 +91,7 @@ func (f *Factory) issue(cmd *cobra.Command, fl issueFlags, o support.IssueOption
 // reportIssue prints the result of a request or rotation: on stdout, unless
 // the envelope itself went there, when only the one-line summary on stderr
 // is printed. With -q a success prints nothing.
-func (f *Factory) reportIssue(p *render.Printer, res *support.IssueResult) error {
+func (f *Factory) reportIssue(p *render.Printer, res *core.IssueResult) error {
 	if res.Issued {
 		f.IO.Info("issued a new credential for %s (request %s), valid until %s", res.Account, res.RequestID, res.ExpiresAt.Format(time.RFC3339))
 	} else {
@@ -114,7 +104,7 @@ func (f *Factory) reportIssue(p *render.Printer, res *support.IssueResult) error
 }
 
 // applyChange runs a change that may find nothing to do, and says which.
-func (f *Factory) applyChange(ctx context.Context, change func(*sqlite.DB) (bool, error), did, nothing string) error {
+func (f *Factory) applyChange(ctx context.Context, change func(*core.Core) (bool, error), did, nothing string) error {
 	db, err := f.Store(ctx)
 	if err != nil {
 		return err
@@ -164,7 +154,7 @@ previous password. Not available in cloud mode.`),
 			if err := checkReason(reason); err != nil {
 				return err
 			}
-			return f.issue(cmd, fl, support.IssueOptions{Actor: f.Actor(), Reason: reason, TTL: d}, (*support.Service).Request)
+			return f.issue(cmd, fl, core.IssueOptions{Actor: f.Actor(), Reason: reason, TTL: d}, (*core.Core).RequestSupport)
 		},
 	}
 	fl.register(cmd)
@@ -196,7 +186,7 @@ once are serialised. Audited as actor system, with the OS user and any
 			if err != nil {
 				return err
 			}
-			return f.issue(cmd, fl, support.IssueOptions{Actor: f.Config().Actor, IfOlderThan: d}, (*support.Service).Rotate)
+			return f.issue(cmd, fl, core.IssueOptions{Actor: f.Config().Actor, IfOlderThan: d}, (*core.Core).RotateSupportCredential)
 		},
 	}
 	fl.register(cmd)
@@ -216,7 +206,7 @@ func newCmdSupportRevoke(f *Factory) *cobra.Command {
 			if err := checkReason(reason); err != nil {
 				return err
 			}
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.RevokeSupport(cmd.Context(), f.Actor(), reason) },
+			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.RevokeSupport(cmd.Context(), f.Actor(), reason) },
 				"support access revoked", "support access was already off; nothing changed")
 		},
 	}, func(cmd *cobra.Command) {
@@ -235,7 +225,7 @@ Audited as actor system, with the OS user and any --actor as run_by.`),
 		Example: `  gatehouse -q support sweep`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SweepSupport(cmd.Context(), f.Config().Actor) },
+			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SweepSupport(cmd.Context(), f.Config().Actor) },
 				"the expired support credential was ended", "no expired support credential; nothing changed")
 		},
 	}
@@ -298,8 +288,7 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 			// is file work for an earlier write), and only if no request or
 			// rotation holds the lock: status never waits.
 			if db.Trusted() {
-				svc := &support.Service{DB: db, Now: f.Now}
-				if done, err := svc.TryRecover(cmd.Context()); err != nil {
+				if done, err := db.TryRecoverSupportDelivery(cmd.Context()); err != nil {
 					f.IO.Message("warning: %s", gatehouse.ErrorMessage(err))
 				} else if done {
 					f.IO.Info("completed an interrupted delivery: the envelope file is in place")
@@ -309,7 +298,7 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !support.EnvelopeFileMatches(&st) {
+			if !core.EnvelopeFileMatches(&st) {
 				f.IO.Message("warning: the envelope file %s is not the one issued with request %s (replaced, changed or removed since)", st.EnvelopePath, st.Credential.RequestID)
 			}
 			return p.Object(supportStatus(&st, f.Now().UTC()))
@@ -317,7 +306,7 @@ func newCmdSupportStatus(f *Factory) *cobra.Command {
 	}
 }
 
-func supportStatus(st *sqlite.SupportState, now time.Time) gatehouse.SupportStatus {
+func supportStatus(st *core.SupportState, now time.Time) gatehouse.SupportStatus {
 	c := st.Credential
 	s := gatehouse.SupportStatus{
 		Mode: st.Mode, Account: c.AccountName, Exists: c.AccountExists, Enabled: c.Enabled,

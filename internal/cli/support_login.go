@@ -5,8 +5,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/password"
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -33,7 +33,7 @@ credential: 'gatehouse users lockout configure'), wrong_password.`),
 			if err := gatehouse.ValidateTechnician(technician); err != nil {
 				return err
 			}
-			return f.logon(cmd, "support logon", func(db *sqlite.DB, pw []byte) (any, bool, string, error) {
+			return f.logon(cmd, "support logon", func(db *core.Core, pw []byte) (any, bool, string, error) {
 				res, err := db.SupportLogon(cmd.Context(), technician, pw)
 				return res, res.Allowed, string(res.Reason), err
 			})
@@ -45,7 +45,7 @@ credential: 'gatehouse users lockout configure'), wrong_password.`),
 
 // logon reads a password from stdin, has the store decide with it, wipes
 // it, and prints the decision; a refusal exits 1.
-func (f *Factory) logon(cmd *cobra.Command, what string, decide func(*sqlite.DB, []byte) (result any, allowed bool, reason string, err error)) error {
+func (f *Factory) logon(cmd *cobra.Command, what string, decide func(*core.Core, []byte) (result any, allowed bool, reason string, err error)) error {
 	pw, err := readPassword(f)
 	if err != nil {
 		return err

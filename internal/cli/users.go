@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/password"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
 )
@@ -42,7 +42,7 @@ account: on its live credential) and clear its count of failures. Audited
 		Example: "  gatehouse users unlock breakglass",
 		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.Unlock(cmd.Context(), f.Actor(), args[0]) },
+			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.Unlock(cmd.Context(), f.Actor(), args[0]) },
 				"user unlocked", "the user had no failed logons; nothing changed")
 		},
 	}
@@ -225,7 +225,7 @@ func newCmdUsersShow(f *Factory) *cobra.Command {
 }
 
 func newCmdUsersAdd(f *Factory) *cobra.Command {
-	var nu sqlite.NewUser
+	var nu core.NewUser
 	var withPassword bool
 	cmd := &cobra.Command{
 		Use:   "add NAME [--email E] [--admin] [--password-stdin]",
@@ -369,7 +369,7 @@ func newCmdUsersEnable(f *Factory, enable bool) *cobra.Command {
 		Example: "  gatehouse users " + verb + " ann@example.com",
 		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.applyChange(cmd.Context(), func(db *sqlite.DB) (bool, error) { return db.SetEnabled(cmd.Context(), f.Actor(), args[0], enable) },
+			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetEnabled(cmd.Context(), f.Actor(), args[0], enable) },
 				"user "+verb+"d", "the user was already "+verb+"d; nothing changed")
 		},
 	}
@@ -422,7 +422,7 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 	return cmd
 }
 
-func printRecords(p *render.Printer, rs []sqlite.Record) error {
+func printRecords(p *render.Printer, rs []gatehouse.Record) error {
 	l := p.List([]string{"NAME", "BUILTIN", "MEMBERS"})
 	defer l.Flush() // what came before an error is still printed
 	for _, r := range rs {
@@ -446,7 +446,7 @@ configure', 'gatehouse users unlock'). Success and refusal are audited; a
 refusal exits 1.`),
 		Args: exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.logon(cmd, "login", func(db *sqlite.DB, pw []byte) (any, bool, string, error) {
+			return f.logon(cmd, "login", func(db *core.Core, pw []byte) (any, bool, string, error) {
 				res, err := db.LocalLogin(cmd.Context(), args[0], pw)
 				return res, res.Allowed(), string(res.Reason), err
 			})

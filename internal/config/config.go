@@ -35,6 +35,7 @@ var SystemFile = "/etc/gatehouse/config.yaml"
 // Config is the resolved client-side configuration.
 type Config struct {
 	Store   string
+	Tenant  string
 	Output  string
 	Actor   string
 	NoColor bool
@@ -45,6 +46,7 @@ type Config struct {
 // key is an error naming its line, so a typo never silently does nothing.
 type file struct {
 	Store   *string `yaml:"store"`
+	Tenant  *string `yaml:"tenant"`
 	Output  *string `yaml:"output"`
 	Actor   *string `yaml:"actor"`
 	NoColor *bool   `yaml:"no_color"`
@@ -55,6 +57,7 @@ type file struct {
 // GATEHOUSE_ and the key in upper case.
 var keys = map[string]string{
 	"store":    "store",
+	"tenant":   "tenant",
 	"output":   "output",
 	"actor":    "actor",
 	"no_color": "no-color",
@@ -104,6 +107,7 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 	cfg.Store = v.GetString("store")
+	cfg.Tenant = v.GetString("tenant")
 	cfg.Output = v.GetString("output")
 	cfg.Actor = v.GetString("actor")
 	cfg.NoColor = v.GetBool("no_color")
@@ -113,6 +117,11 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	}
 	if err := gatehouse.ValidatePath("the store path", cfg.Store); err != nil {
 		return nil, err
+	}
+	if cfg.Tenant != "" {
+		if err := gatehouse.ValidateTenantID(cfg.Tenant); err != nil {
+			return nil, err
+		}
 	}
 	return &cfg, nil
 }
@@ -143,10 +152,13 @@ func readFile(name string, required bool) (map[string]any, error) {
 		// Relative to the file, so the same file means the same store
 		// whatever the working directory (cron's is arbitrary).
 		store := *f.Store
-		if store != "" && !filepath.IsAbs(store) {
+		if store != "" && !filepath.IsAbs(store) && !isURL(store) {
 			store = filepath.Join(filepath.Dir(name), store)
 		}
 		m["store"] = store
+	}
+	if f.Tenant != nil {
+		m["tenant"] = *f.Tenant
 	}
 	if f.Output != nil {
 		m["output"] = *f.Output
@@ -232,4 +244,15 @@ func userFile() string {
 		return filepath.Join(h, ".config", "gatehouse", "config.yaml")
 	}
 	return ""
+}
+
+// isURL reports whether a store location is a URL (postgres://,
+// postgresql://, sqlite:), which is never relative to the file.
+func isURL(s string) bool {
+	for _, p := range []string{"postgres://", "postgresql://", "sqlite:"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -163,7 +163,7 @@ func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(e
 	} else {
 		q += " ORDER BY seq"
 	}
-	return db.View(ctx, func(tx *Tx) error {
+	return db.view(ctx, func(tx *Tx) error {
 		rows, err := tx.tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -185,7 +185,7 @@ func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(e
 // Head returns the last event's sequence number and hash.
 func (db *DB) Head(ctx context.Context) (gatehouse.ChainHead, error) {
 	var h gatehouse.ChainHead
-	err := db.View(ctx, func(tx *Tx) error {
+	err := db.view(ctx, func(tx *Tx) error {
 		err := tx.tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&h.Seq, &h.Hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the audit trail is empty: event 1 (store.init) is missing")
@@ -198,9 +198,9 @@ func (db *DB) Head(ctx context.Context) (gatehouse.ChainHead, error) {
 // VerifyChain walks the whole trail in sequence order from one snapshot and
 // checks every link; head, when non-nil, must be found on the way. progress,
 // when non-nil, is called with the number of events checked so far.
-func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (audit.Result, error) {
+func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (gatehouse.ChainResult, error) {
 	var res audit.Result
-	err := db.View(ctx, func(tx *Tx) error {
+	err := db.view(ctx, func(tx *Tx) error {
 		var total int64
 		if err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM audit_events").Scan(&total); err != nil {
 			return err
@@ -275,4 +275,33 @@ func (db *DB) AppendSynthetic(ctx context.Context, n int, template gatehouse.New
 		done += batch
 	}
 	return nil
+}
+
+// LatestEvent returns the newest successful event whose action is one of
+// actions. The scan runs backwards from the newest event and stops at the
+// first match.
+func (tx *Tx) LatestEvent(actions ...string) (gatehouse.EventRef, bool, error) {
+	var ev gatehouse.EventRef
+	args := make([]any, len(actions))
+	for i, a := range actions {
+		args[i] = a
+	}
+	err := tx.tx.QueryRowContext(tx.ctx, `SELECT seq, actor, action FROM audit_events
+		WHERE action IN (?`+strings.Repeat(", ?", len(actions)-1)+`) AND outcome = 'success'
+		ORDER BY seq DESC LIMIT 1`, args...).Scan(&ev.Seq, &ev.Actor, &ev.Action)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ev, false, nil
+	}
+	return ev, err == nil, err
+}
+
+// EnvelopeIssued reports whether an envelope with this SHA-256 (hex) was
+// issued by a committed support request or rotation: the audit trail
+// records each envelope's digest.
+func (tx *Tx) EnvelopeIssued(sha256Hex string) (bool, error) {
+	var ok bool
+	err := tx.tx.QueryRowContext(tx.ctx, `SELECT EXISTS (SELECT 1 FROM audit_events
+		WHERE action IN ('support.request', 'support.rotate') AND outcome = 'success'
+		AND json_extract(details, '$.envelope_sha256') = ?)`, sha256Hex).Scan(&ok)
+	return ok, err
 }

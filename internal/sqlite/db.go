@@ -78,6 +78,9 @@ type DB struct {
 // Path returns the store's file name.
 func (db *DB) Path() string { return db.path }
 
+// Location names the store for messages: its file name.
+func (db *DB) Location() string { return db.path }
+
 // Close closes the store.
 func (db *DB) Close() error {
 	db.stmtMu.Lock()
@@ -168,72 +171,37 @@ func openReadOnly(ctx context.Context, abs string, state fileState, opts Options
 	return db, nil
 }
 
-// InitParams are what `gatehouse init` records in a new store.
-type InitParams struct {
-	Mode     gatehouse.Mode
-	TenantID string
-	Actor    string
-	// Admin, when set, names the first MSP admin, created with the store.
-	Admin string
-}
-
 // Create opens the store at path, creating and initialising it if needed
-// (file 0600; a missing parent directory is created 0700). On a store that
-// is already initialised it changes nothing and reports Created false; it
-// refuses a different mode or tenant than the store records. An empty
-// p.Mode means "not specified": onprem for a new store, anything for an
-// existing one.
-func Create(ctx context.Context, path string, opts Options, p InitParams) (*DB, gatehouse.StoreInfo, error) {
-	var info gatehouse.StoreInfo
+// (file 0600; a missing parent directory is created 0700): a blank file
+// gets the schema and init's rows and event in one transaction. On a store
+// that is already initialised it writes nothing (but a migration) and
+// reports created false; the caller compares its mode and tenant.
+func Create(ctx context.Context, path string, opts Options, init gatehouse.InitFunc) (*DB, bool, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, info, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "store path %s: %v", path, err)
+		return nil, false, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "store path %s: %v", path, err)
 	}
 	state, err := probe(abs)
 	if err != nil {
-		return nil, info, err
+		return nil, false, err
 	}
 	if err := guard(abs, opts); err != nil {
-		return nil, info, err
+		return nil, false, err
 	}
 	if state == fileMissing {
 		if err := createFile(abs); err != nil {
-			return nil, info, err
+			return nil, false, err
 		}
-	}
-	explicit := p.Mode != ""
-	if !explicit {
-		p.Mode = gatehouse.ModeOnPrem
 	}
 	db, err := openPools(abs, opts)
 	if err != nil {
-		return nil, info, err
+		return nil, false, err
 	}
-	if err := db.checkAndMigrate(ctx, &p); err != nil {
+	if err := db.checkAndMigrate(ctx, init); err != nil {
 		db.Close()
-		return nil, info, err
+		return nil, false, err
 	}
-	info, err = db.StoreInfo(ctx)
-	if err != nil {
-		db.Close()
-		return nil, info, err
-	}
-	// An explicit mode must match; without one, any initialised store will do.
-	if explicit && (info.Mode != p.Mode || info.TenantID != p.TenantID) {
-		db.Close()
-		return nil, info, gatehouse.Errorf(gatehouse.ECONFLICT,
-			"store %s is already initialised in mode %s%s; the mode and tenant cannot be changed",
-			abs, info.Mode, tenantSuffix(info.TenantID))
-	}
-	info.Created = db.created
-	return db, info, nil
-}
-
-func tenantSuffix(t string) string {
-	if t == "" {
-		return ""
-	}
-	return " with tenant " + t
+	return db, db.created, nil
 }
 
 type fileState int

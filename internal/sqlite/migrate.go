@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 
-	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/schema"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -72,7 +71,7 @@ func (db *DB) identity(ctx context.Context) (identity, error) {
 // than this binary, initialises an empty file when init is given, and
 // migrates an older schema forward. When the schema is current it costs one
 // query and writes nothing.
-func (db *DB) checkAndMigrate(ctx context.Context, init *InitParams) error {
+func (db *DB) checkAndMigrate(ctx context.Context, init gatehouse.InitFunc) error {
 	id, err := db.identity(ctx)
 	if err != nil {
 		return err
@@ -98,7 +97,7 @@ func (id identity) blank() bool { return id.appID == 0 && id.version == 0 && id.
 
 // checkIdentity refuses a file that is not a gatehouse store, a blank one
 // unless init is given, and a store newer than this binary.
-func (db *DB) checkIdentity(id identity, init *InitParams) error {
+func (db *DB) checkIdentity(id identity, init gatehouse.InitFunc) error {
 	blank := id.blank()
 	switch {
 	case blank && init == nil:
@@ -116,8 +115,8 @@ func (db *DB) checkIdentity(id identity, init *InitParams) error {
 // migrate applies the pending migrations, and for a new store its initial
 // settings and the store.init event, in one transaction: a crash leaves the
 // file either as it was or fully migrated.
-func (db *DB) migrate(ctx context.Context, init *InitParams) error {
-	_, err := db.Change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
+func (db *DB) migrate(ctx context.Context, init gatehouse.InitFunc) error {
+	_, err := db.change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) {
 		var from int
 		if err := tx.tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&from); err != nil {
 			return nil, err
@@ -150,47 +149,12 @@ func (db *DB) migrate(ctx context.Context, init *InitParams) error {
 		if init == nil {
 			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "store %s is not initialised; run 'gatehouse init'", db.path)
 		}
-		for k, v := range map[string]string{
-			settingMode:      string(init.Mode),
-			settingTenantID:  init.TenantID,
-			settingCreatedAt: audit.FormatTime(tx.Now()),
-		} {
-			if err := tx.SetSetting(k, v); err != nil {
-				return nil, err
-			}
-		}
-		details := map[string]any{
-			"mode":           string(init.Mode),
-			"tenant_id":      init.TenantID,
-			"schema_version": SchemaVersion(),
-		}
-		if init.Admin != "" {
-			// The first MSP admin closes the bootstrap window at once.
-			if _, err := tx.insertUser(NewUser{Name: init.Admin, Admin: true, Via: "init"}, init.Actor); err != nil {
-				return nil, err
-			}
-			details["admin"] = init.Admin
-		}
-		if init.Mode == gatehouse.ModeCloud {
-			// In cloud mode the support account exists and is enabled by
-			// default, from the first moment of the store.
-			st, err := tx.supportState()
-			if err != nil {
-				return nil, err
-			}
-			if _, _, _, err := tx.ensureSupportAccount(&st, "store.init", gatehouse.ActorSystem); err != nil {
-				return nil, err
-			}
-			details["support_account"] = st.AccountName()
+		ne, err := init(tx)
+		if err != nil {
+			return nil, err
 		}
 		db.created = true
-		return &gatehouse.NewEvent{
-			Actor:   init.Actor,
-			Action:  "store.init",
-			Target:  "store",
-			Outcome: gatehouse.OutcomeSuccess,
-			Details: details,
-		}, nil
+		return ne, nil
 	})
 	return err
 }

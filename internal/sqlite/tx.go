@@ -18,17 +18,17 @@ type Tx struct {
 	// write is set for Change's transactions, whose statements may come
 	// from the prepared-statement cache.
 	write bool
-	// admin is the stored name of the MSP admin ChangeAsAdmin authorised
-	// ("" otherwise); see recordedActor.
-	admin string
 }
+
+var _ gatehouse.Tx = (*Tx)(nil)
+var _ gatehouse.Store = (*DB)(nil)
 
 // hotStatements run in nearly every change: they are prepared once per
 // process, on the single writer connection, so SQLite parses them once
 // instead of on every call (parsing was a quarter of a sign-in's time).
 var hotStatements = []string{
-	qLastEvent, qInsertEvent, qSSOFlags, qUserByIdentity, qEmailTaken,
-	qTouchSSOSignIn, qInsertSSOUser, qInsertAttempt,
+	qLastEvent, qInsertEvent, qSettings4, qUserByIdentity, qEmailTaken,
+	qNameConfusable, qTouchSignIn, qInsertUser, qInsertAttempt,
 }
 
 // prepareHot prepares the hot statements once. It runs before a write
@@ -112,8 +112,13 @@ var TestOnlyBeforeCommit func(action string)
 //
 // A refusal that must be audited (a denied sign-in, an unauthorised actor) is
 // returned by fn as an event with OutcomeDenied; the caller reports the
-// refusal after Change commits it.
-func (db *DB) Change(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
+// refusal after Change commits it. SQLite serialises writers with its file
+// lock and the busy timeout: fn runs once.
+func (db *DB) Change(ctx context.Context, fn func(tx gatehouse.Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
+	return db.change(ctx, func(tx *Tx) (*gatehouse.NewEvent, error) { return fn(tx) })
+}
+
+func (db *DB) change(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
 	if db.readOnly {
 		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store %s: it was opened read-only", db.path)
 	}
@@ -146,7 +151,11 @@ func (db *DB) Change(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, 
 
 // View runs fn in a read transaction: one consistent snapshot, which under
 // WAL does not wait for writers and does not block them.
-func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
+func (db *DB) View(ctx context.Context, fn func(v gatehouse.View) error) error {
+	return db.view(ctx, func(tx *Tx) error { return fn(tx) })
+}
+
+func (db *DB) view(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return db.classify(err, "read the store")

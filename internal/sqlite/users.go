@@ -1,10 +1,8 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,12 +10,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
-// pendingCondition is the definition of a user awaiting role assignment:
-// enabled, no role, no group access, no organisation visibility (ungranted,
-// kept by triggers on the link tables, schema 5). The support account (Master
-// by construction) and MSP admins (who hold the admin status itself, and whom
-// nobody needs to review) are never pending. The terms are the partial index
-// users_pending's, so the queue is read through that index.
+// pendingCondition is gatehouse.PendingCondition over users u: the
+// ungranted flag (kept by triggers, schema 5) is what the index serves.
 const pendingCondition = `u.ungranted = 1 AND u.enabled = 1 AND u.msp_admin = 0 AND u.kind != 'support'`
 
 // userSelect reads a user with its grants. An ungranted user has no role,
@@ -38,8 +32,8 @@ const userSelect = `SELECT u.id, u.name, u.kind, coalesce(u.email, ''), u.enable
 
 type rowScanner interface{ Scan(...any) error }
 
-// scanUser reads a userSelect row; a lock that ended before now is no lock.
-func scanUser(r rowScanner, now time.Time) (gatehouse.User, error) {
+// scanUser reads a userSelect row.
+func scanUser(r rowScanner) (gatehouse.User, error) {
 	var u gatehouse.User
 	var created string
 	var last, locked sql.NullString
@@ -53,7 +47,7 @@ func scanUser(r rowScanner, now time.Time) (gatehouse.User, error) {
 	if t := parseNullTime(last); !t.IsZero() {
 		u.LastSignInAt = &t
 	}
-	if t := parseNullTime(locked); t.After(now) {
+	if t := parseNullTime(locked); !t.IsZero() {
 		u.LockedUntil = &t
 	}
 	u.Roles, u.Scopes, u.Groups, u.Orgs = splitNames(roles), splitNames(scopes), splitNames(groups), splitNames(orgs)
@@ -67,55 +61,75 @@ func splitNames(s string) []string {
 	return strings.Split(s, "\x1f")
 }
 
-// findUser resolves a USER argument: a numeric ID, a user name (any case),
-// or an email address (normalised first).
-func (tx *Tx) findUser(ref string) (gatehouse.User, error) {
-	q := userSelect + " WHERE u.name = ?"
-	arg := any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		q, arg = userSelect+" WHERE u.id = ?", id
+func parseNullTime(s sql.NullString) time.Time {
+	if !s.Valid {
+		return time.Time{}
 	}
-	u, err := scanUser(tx.tx.QueryRowContext(tx.ctx, q, arg), tx.now)
-	if errors.Is(err, sql.ErrNoRows) && strings.Contains(ref, "@") {
-		if email, nerr := gatehouse.NormaliseEmail(ref); nerr == nil {
-			u, err = scanUser(tx.tx.QueryRowContext(tx.ctx, userSelect+" WHERE u.email = ?", email), tx.now)
-		}
-	}
+	t, _ := audit.ParseTime(s.String)
+	return t
+}
+
+// oneUser runs a userSelect query for at most one user.
+func (tx *Tx) oneUser(where string, arg any) (gatehouse.User, bool, error) {
+	u, err := scanUser(tx.tx.QueryRowContext(tx.ctx, userSelect+" WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
-		return u, gatehouse.Errorf(gatehouse.ENOTFOUND, "no user %q (give a user name, an email or an ID; see 'gatehouse users list')", gatehouse.Clip(ref, 80))
+		return u, false, nil
 	}
-	return u, err
+	return u, err == nil, err
 }
 
-// User returns one user by name, email or ID.
-func (db *DB) User(ctx context.Context, ref string) (u gatehouse.User, err error) {
-	err = db.View(ctx, func(tx *Tx) error {
-		u, err = tx.findUser(ref)
-		return err
-	})
-	return u, err
+// UserByID reads the account with this ID.
+func (tx *Tx) UserByID(id int64) (gatehouse.User, bool, error) { return tx.oneUser("u.id = ?", id) }
+
+// UserByName reads the account with this name (any case: NOCASE).
+func (tx *Tx) UserByName(name string) (gatehouse.User, bool, error) {
+	return tx.oneUser("u.name = ?", name)
 }
 
-// ListUsers calls fn for each user that f selects, oldest first, streaming.
-func (db *DB) ListUsers(ctx context.Context, f gatehouse.UserFilter, fn func(u *gatehouse.User) error) error {
+// UserByEmail reads the account with this (normalised) email.
+func (tx *Tx) UserByEmail(email string) (gatehouse.User, bool, error) {
+	return tx.oneUser("u.email = ?", email)
+}
+
+// Statements of the sign-in gate, prepared once (see hotStatements).
+const (
+	qUserByIdentity = "SELECT id, name, enabled FROM users WHERE sso_issuer = ? AND sso_subject = ?"
+	qEmailTaken     = "SELECT count(*) FROM users WHERE email = ? OR name = ?"
+	qNameConfusable = "SELECT count(*) FROM users WHERE name_skeleton = ?"
+	qTouchSignIn    = "UPDATE users SET last_signin_at = ?, last_signin_by = ? WHERE id = ?"
+	qInsertUser     = `INSERT INTO users (name, kind, email, enabled, msp_admin, created_at, created_via, created_by,
+			password_hash, last_signin_at, last_signin_by, sso_issuer, sso_subject, name_skeleton)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// SSOAccount finds the account bound to an SSO identity.
+func (tx *Tx) SSOAccount(issuer, subject string) (gatehouse.AccountRef, bool, error) {
+	var a gatehouse.AccountRef
+	err := tx.queryRow(qUserByIdentity, issuer, subject).Scan(&a.ID, &a.Name, &a.Enabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
+	}
+	return a, err == nil, err
+}
+
+// ListUsers calls fn for each user that f selects, oldest first.
+func (tx *Tx) ListUsers(f gatehouse.UserFilter, fn func(u *gatehouse.User) error) error {
 	q, args := usersQuery(f)
-	return db.View(ctx, func(tx *Tx) error {
-		rows, err := tx.tx.QueryContext(ctx, q, args...)
+	rows, err := tx.tx.QueryContext(tx.ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUser(rows)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows, tx.now)
-			if err != nil {
-				return err
-			}
-			if err := fn(&u); err != nil {
-				return err
-			}
+		if err := fn(&u); err != nil {
+			return err
 		}
-		return rows.Err()
-	})
+	}
+	return rows.Err()
 }
 
 // usersQuery is the statement ListUsers runs for f.
@@ -139,282 +153,148 @@ func usersQuery(f gatehouse.UserFilter) (string, []any) {
 	return q, args
 }
 
-// NewUser is a local account to add.
-type NewUser struct {
-	Name         string
-	Email        string
-	Admin        bool
-	PasswordHash string // "" for none
-	Via          string // manual or init
+// UserCounts counts accounts for the server summary.
+func (tx *Tx) UserCounts() (gatehouse.UserCounts, error) {
+	var n gatehouse.UserCounts
+	var oldest sql.NullString
+	err := tx.tx.QueryRowContext(tx.ctx, `SELECT (SELECT count(*) FROM users WHERE kind != 'support'),
+		(SELECT count(*) FROM users u WHERE `+pendingCondition+`),
+		(SELECT min(created_at) FROM users u WHERE `+pendingCondition+`),
+		(SELECT count(*) FROM users WHERE msp_admin = 1 AND enabled = 1)`).Scan(&n.Total, &n.Pending, &oldest, &n.MSPAdmins)
+	n.OldestPending = parseNullTime(oldest)
+	return n, err
 }
 
-// insertUser adds a local user; conflicts on name or email are ECONFLICT
-// with a message naming which.
-func (tx *Tx) insertUser(nu NewUser, actor string) (int64, error) {
-	if err := gatehouse.ValidateUserName(nu.Name); err != nil {
-		return 0, err
+// EnabledAdmins counts the enabled MSP admins.
+func (tx *Tx) EnabledAdmins() (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM users WHERE msp_admin = 1 AND enabled = 1").Scan(&n)
+	return n, err
+}
+
+// EnabledAdmin returns the stored name of the enabled MSP admin called name.
+func (tx *Tx) EnabledAdmin(name string) (string, bool, error) {
+	var stored string
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT name FROM users WHERE name = ? AND msp_admin = 1 AND enabled = 1", name).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
 	}
-	var email any
-	if nu.Email != "" {
-		e, err := gatehouse.NormaliseEmail(nu.Email)
-		if err != nil {
-			return 0, err
-		}
-		email = e
-		var n int
-		if err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM users WHERE email = ?", e).Scan(&n); err != nil {
-			return 0, err
-		}
-		if n > 0 {
-			return 0, gatehouse.Errorf(gatehouse.ECONFLICT, "another account already has the email %s", e)
-		}
+	return stored, err == nil, err
+}
+
+func (tx *Tx) exists(q string, args ...any) (bool, error) {
+	var n int
+	err := tx.queryRow(q, args...).Scan(&n)
+	return n > 0, err
+}
+
+// EmailTaken reports whether an account has this email.
+func (tx *Tx) EmailTaken(email string) (bool, error) {
+	return tx.exists("SELECT count(*) FROM users WHERE email = ?", email)
+}
+
+// EmailOrNameTaken reports whether an account has s as its email or name.
+func (tx *Tx) EmailOrNameTaken(s string) (bool, error) { return tx.exists(qEmailTaken, s, s) }
+
+// SkeletonTaken reports whether an account name has this skeleton.
+func (tx *Tx) SkeletonTaken(skeleton string) (bool, error) { return tx.exists(qNameConfusable, skeleton) }
+
+// PasswordHash is a local account's password hash, "" if it has none.
+func (tx *Tx) PasswordHash(userID int64) (string, error) {
+	var h sql.NullString
+	err := tx.tx.QueryRowContext(tx.ctx, "SELECT password_hash FROM users WHERE id = ?", userID).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	var hash any
-	if nu.PasswordHash != "" {
-		hash = nu.PasswordHash
-	}
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO users (name, kind, email, msp_admin, created_at, created_via, created_by, password_hash, name_skeleton)
-		VALUES (?, 'local', ?, ?, ?, ?, ?, ?, ?)`, nu.Name, email, nu.Admin, audit.FormatTime(tx.now), nu.Via, tx.recordedActor(actor), hash, gatehouse.NameSkeleton(nu.Name))
+	return h.String, err
+}
+
+// SeatHolders counts the enabled accounts with a role, but the support account.
+func (tx *Tx) SeatHolders() (int, error) {
+	var n int
+	err := tx.tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM users u
+		WHERE u.kind != 'support' AND u.enabled = 1
+		AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id)`).Scan(&n)
+	return n, err
+}
+
+// ExemptUsers lists the users exempt from required SSO, by name.
+func (tx *Tx) ExemptUsers() ([]gatehouse.ExemptUser, error) {
+	// CROSS JOIN keeps the few exemptions as the outer loop; left to itself
+	// the planner walks every user in name order to avoid a small sort.
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT u.id, u.name, u.kind, u.enabled, u.msp_admin, u.password_hash IS NOT NULL
+		FROM sso_exemptions e CROSS JOIN users u ON u.id = e.user_id ORDER BY u.name`)
 	if err != nil {
-		if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
-			return 0, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists", nu.Name)
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gatehouse.ExemptUser
+	for rows.Next() {
+		var u gatehouse.ExemptUser
+		if err := rows.Scan(&u.ID, &u.Name, &u.Kind, &u.Enabled, &u.MSPAdmin, &u.HasPassword); err != nil {
+			return nil, err
 		}
-		return 0, err
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// InsertUser adds an account.
+func (tx *Tx) InsertUser(r gatehouse.UserRow) (int64, error) {
+	now := audit.FormatTime(tx.now)
+	var last any
+	if r.LastSignInBy != "" {
+		last = now
+	}
+	res, err := tx.exec(qInsertUser, r.Name, r.Kind, nullIfEmpty(r.Email), r.Enabled, r.MSPAdmin, now, r.CreatedVia, r.CreatedBy,
+		nullIfEmpty(r.PasswordHash), last, nullIfEmpty(r.LastSignInBy), nullIfEmpty(r.SSOIssuer), nullIfEmpty(r.SSOSubject), r.NameSkeleton)
+	if err != nil {
+		return 0, tx.db.classify(err, "add the user")
 	}
 	return res.LastInsertId()
 }
 
-// AddUser adds a local account (an MSP admin if nu.Admin).
-func (db *DB) AddUser(ctx context.Context, actor string, nu NewUser) (gatehouse.User, error) {
-	var u gatehouse.User
-	_, err := db.ChangeAsAdmin(ctx, actor, "user.add", nu.Name, func(tx *Tx) (*gatehouse.NewEvent, error) {
-		id, err := tx.insertUser(nu, actor)
-		if err != nil {
-			return nil, err
-		}
-		if u, err = tx.findUser(strconv.FormatInt(id, 10)); err != nil {
-			return nil, err
-		}
-		return &gatehouse.NewEvent{Actor: actor, Action: "user.add", Target: u.Name, Outcome: gatehouse.OutcomeSuccess,
-			Details: map[string]any{"id": id, "email": u.Email, "msp_admin": nu.Admin, "password_set": nu.PasswordHash != ""}}, nil
-	})
-	return u, err
-}
-
-// SetPassword sets a local user's password hash.
-func (db *DB) SetPassword(ctx context.Context, actor, ref, hash string) error {
-	_, err := db.ChangeAsAdmin(ctx, actor, "user.password", ref, func(tx *Tx) (*gatehouse.NewEvent, error) {
-		u, err := tx.findUser(ref)
-		if err != nil {
-			return nil, err
-		}
-		if u.Kind != "local" {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is a %s account: only local accounts have a password here", u.Name, u.Kind)
-		}
-		if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID); err != nil {
-			return nil, err
-		}
-		return &gatehouse.NewEvent{Actor: actor, Action: "user.password", Target: u.Name, Outcome: gatehouse.OutcomeSuccess,
-			Details: map[string]any{"id": u.ID}}, nil
-	})
+// SetPasswordHash sets a user's password hash.
+func (tx *Tx) SetPasswordHash(userID int64, hash string) error {
+	_, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET password_hash = ? WHERE id = ?", nullIfEmpty(hash), userID)
 	return err
 }
 
-// SetEnabled enables or disables a user. The support account is managed by
-// the support commands, and the last enabled MSP admin cannot be disabled:
-// that would reopen the bootstrap window to any operator. Nor can the last
-// break-glass admin while SSO is required (see keepBreakGlass).
-func (db *DB) SetEnabled(ctx context.Context, actor, ref string, enabled bool) (bool, error) {
-	action := map[bool]string{true: "user.enable", false: "user.disable"}[enabled]
-	ev, err := db.ChangeAsAdmin(ctx, actor, action, ref, func(tx *Tx) (*gatehouse.NewEvent, error) {
-		u, err := tx.findUser(ref)
-		if err != nil {
-			return nil, err
-		}
-		if u.Kind == "support" {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is the support account: use 'gatehouse support request' or 'support revoke'", u.Name)
-		}
-		if u.Enabled == enabled {
-			return nil, nil
-		}
-		if !enabled && u.MSPAdmin {
-			var admins int
-			if err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM users WHERE msp_admin = 1 AND enabled = 1").Scan(&admins); err != nil {
-				return nil, err
-			}
-			if admins == 1 {
-				return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is the last enabled MSP admin; add another before disabling it", u.Name)
-			}
-		}
-		if !enabled {
-			if err := tx.keepBreakGlass(u.ID, u.Name); err != nil {
-				return nil, err
-			}
-		}
-		if enabled && len(u.Roles) > 0 {
-			if err := tx.checkSeat(); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET enabled = ? WHERE id = ?", enabled, u.ID); err != nil {
-			return nil, err
-		}
-		return &gatehouse.NewEvent{Actor: actor, Action: action, Target: u.Name, Outcome: gatehouse.OutcomeSuccess,
-			Details: map[string]any{"id": u.ID}}, nil
-	})
-	return ev != nil, err
+// SetEnabled enables or disables a user.
+func (tx *Tx) SetEnabled(userID int64, enabled bool) error {
+	_, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET enabled = ? WHERE id = ?", enabled, userID)
+	return err
 }
 
-// checkSeat refuses to give one more account a seat when all are in use.
-func (tx *Tx) checkSeat() error {
-	l, err := tx.license()
+// RenameUser renames a user.
+func (tx *Tx) RenameUser(userID int64, name, skeleton string) error {
+	_, err := tx.tx.ExecContext(tx.ctx, "UPDATE users SET name = ?, name_skeleton = ? WHERE id = ?", name, skeleton, userID)
+	return tx.db.classify(err, "rename the user")
+}
+
+// RecordSignIn sets the user's last sign-in to now, by how.
+func (tx *Tx) RecordSignIn(userID int64, by string) error {
+	_, err := tx.exec(qTouchSignIn, audit.FormatTime(tx.now), by, userID)
+	return err
+}
+
+// SetExempt adds or removes an exemption from required SSO.
+func (tx *Tx) SetExempt(userID int64, exempt bool, by string) (bool, error) {
+	q, args := "DELETE FROM sso_exemptions WHERE user_id = ?", []any{userID}
+	if exempt {
+		q, args = "INSERT INTO sso_exemptions (user_id, added_at, added_by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", []any{userID, audit.FormatTime(tx.now), by}
+	}
+	res, err := tx.tx.ExecContext(tx.ctx, q, args...)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if l.PerAdmin && l.Used >= l.Seats {
-		return gatehouse.Errorf(gatehouse.ECONFLICT, "all %d admin seats are in use: unassign a role or raise the seats with 'gatehouse license set'", l.Seats)
-	}
-	return nil
-}
-
-// grantTables maps each kind of grant to its tables.
-var grantTables = []struct {
-	kind, table, link, col string
-	pick                   func(gatehouse.Grants) []string
-}{
-	{"role", "roles", "user_roles", "role_id", func(g gatehouse.Grants) []string { return g.Roles }},
-	{"scope", "scopes", "user_scopes", "scope_id", func(g gatehouse.Grants) []string { return g.Scopes }},
-	{"group", "groups", "user_groups", "group_id", func(g gatehouse.Grants) []string { return g.Groups }},
-	{"org", "orgs", "user_orgs", "org_id", func(g gatehouse.Grants) []string { return g.Orgs }},
-}
-
-// Assign grants roles, scopes, groups and organisations to a user, as one
-// audited change. Giving a first role to an account takes an admin seat.
-// Names that the user already holds are left as they are; a change that
-// adds nothing writes nothing.
-func (db *DB) Assign(ctx context.Context, actor, ref string, g gatehouse.Grants) (gatehouse.User, bool, error) {
-	return db.changeGrants(ctx, actor, ref, g, true)
-}
-
-// Unassign removes roles, scopes, groups and organisations from a user.
-func (db *DB) Unassign(ctx context.Context, actor, ref string, g gatehouse.Grants) (gatehouse.User, bool, error) {
-	return db.changeGrants(ctx, actor, ref, g, false)
-}
-
-func (db *DB) changeGrants(ctx context.Context, actor, ref string, g gatehouse.Grants, add bool) (gatehouse.User, bool, error) {
-	action := map[bool]string{true: "user.assign", false: "user.unassign"}[add]
-	var out gatehouse.User
-	ev, err := db.ChangeAsAdmin(ctx, actor, action, ref, func(tx *Tx) (*gatehouse.NewEvent, error) {
-		u, err := tx.findUser(ref)
-		if err != nil {
-			return nil, err
-		}
-		if u.Kind == "support" {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is the support account: its access is fixed (Master role and scope)", u.Name)
-		}
-		if add && len(g.Roles) > 0 && len(u.Roles) == 0 && u.Enabled {
-			if err := tx.checkSeat(); err != nil {
-				return nil, err
-			}
-		}
-		changed := map[string]any{}
-		for _, t := range grantTables {
-			var done []string
-			for _, name := range t.pick(g) {
-				var id int64
-				var canonical string
-				err := tx.tx.QueryRowContext(tx.ctx, "SELECT id, name FROM "+t.table+" WHERE name = ?", name).Scan(&id, &canonical)
-				if errors.Is(err, sql.ErrNoRows) {
-					return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "no %s %q (see 'gatehouse %ss list')", t.kind, gatehouse.Clip(name, 64), t.kind)
-				}
-				if err != nil {
-					return nil, err
-				}
-				q := "INSERT OR IGNORE INTO " + t.link + " (user_id, " + t.col + ") VALUES (?, ?)"
-				if !add {
-					q = "DELETE FROM " + t.link + " WHERE user_id = ? AND " + t.col + " = ?"
-				}
-				res, err := tx.tx.ExecContext(tx.ctx, q, u.ID, id)
-				if err != nil {
-					return nil, err
-				}
-				if n, _ := res.RowsAffected(); n == 1 {
-					done = append(done, canonical)
-				}
-			}
-			if len(done) > 0 {
-				changed[t.table] = done
-			}
-		}
-		if out, err = tx.findUser(strconv.FormatInt(u.ID, 10)); err != nil {
-			return nil, err
-		}
-		if len(changed) == 0 {
-			return nil, nil
-		}
-		changed["id"], changed["pending"] = u.ID, out.Pending
-		return &gatehouse.NewEvent{Actor: actor, Action: action, Target: u.Name, Outcome: gatehouse.OutcomeSuccess, Details: changed}, nil
-	})
-	return out, ev != nil, err
-}
-
-// Record is a named role, scope, group or organisation.
-type Record struct {
-	Name    string `json:"name"`
-	Builtin bool   `json:"builtin"`
-	Members int    `json:"members"`
-}
-
-// recordTable returns the tables of a kind of record.
-func recordTable(kind string) (table, link, col string) {
-	for _, t := range grantTables {
-		if t.kind == kind {
-			return t.table, t.link, t.col
-		}
-	}
-	panic("unknown record kind " + kind)
-}
-
-// Records lists the records of a kind (role, scope, group, org).
-func (db *DB) Records(ctx context.Context, kind string) ([]Record, error) {
-	table, link, col := recordTable(kind)
-	builtin := "0"
-	if kind == "role" || kind == "scope" {
-		builtin = "r.builtin"
-	}
-	var out []Record
-	err := db.View(ctx, func(tx *Tx) error {
-		rows, err := tx.tx.QueryContext(ctx, "SELECT r.name, "+builtin+", (SELECT count(*) FROM "+link+" x WHERE x."+col+" = r.id) FROM "+table+" r ORDER BY r.name")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r Record
-			if err := rows.Scan(&r.Name, &r.Builtin, &r.Members); err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
-}
-
-// AddRecord adds a named record of a kind.
-func (db *DB) AddRecord(ctx context.Context, actor, kind, name string) error {
-	table, _, _ := recordTable(kind)
-	if err := gatehouse.ValidateRecordName(kind, name); err != nil {
-		return err
-	}
-	_, err := db.ChangeAsAdmin(ctx, actor, kind+".add", name, func(tx *Tx) (*gatehouse.NewEvent, error) {
-		if _, err := tx.tx.ExecContext(tx.ctx, "INSERT INTO "+table+" (name) VALUES (?)", name); err != nil {
-			if gatehouse.ErrorCode(tx.db.classify(err, "")) == gatehouse.ECONFLICT {
-				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a %s named %q already exists", kind, name)
-			}
-			return nil, err
-		}
-		return &gatehouse.NewEvent{Actor: actor, Action: kind + ".add", Target: name, Outcome: gatehouse.OutcomeSuccess}, nil
-	})
-	return err
+	n, err := res.RowsAffected()
+	return n > 0, err
 }

@@ -137,8 +137,8 @@ func ParseRecipientsFile(r io.Reader, name string) ([]gatehouse.Recipient, error
 	return out, nil
 }
 
-// ageRecipients turns stored recipients into age's.
-func ageRecipients(rs []gatehouse.Recipient) ([]age.Recipient, error) {
+// AgeRecipients turns stored recipients into age's.
+func AgeRecipients(rs []gatehouse.Recipient) ([]age.Recipient, error) {
 	out := make([]age.Recipient, 0, len(rs))
 	for _, r := range rs {
 		var ar age.Recipient

@@ -1,18 +1,13 @@
 package support
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"golang.org/x/sys/unix"
 )
@@ -36,63 +31,34 @@ func fileSHA256(path string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// EnvelopeFileMatches reports whether the live credential's envelope file
-// is on disk as it was issued, with the audited SHA-256. It is true when
-// the credential was not delivered to a file.
-func EnvelopeFileMatches(st *sqlite.SupportState) bool {
-	if st.EnvelopePath == "" || !st.Credential.HasCredential {
+// EnvelopeFileMatches reports whether the envelope file at path is on
+// disk as it was issued, with the audited SHA-256 (hex). It is true when
+// the credential was not delivered to a file (path "").
+func EnvelopeFileMatches(path, sha256Hex string) bool {
+	if path == "" {
 		return true
 	}
-	return fileSHA256(st.EnvelopePath) == st.EnvelopeSHA256
+	return fileSHA256(path) == sha256Hex
 }
 
-// Recover completes a delivery that was interrupted after its credential
-// was committed but before its envelope file was put in place (a crash, a
-// failed rename): if the live credential's envelope file is not the one it
-// was committed with, and the staged file of its request is, it is renamed
-// into place (only that file, only with the audited SHA-256, and only over
-// nothing or an earlier envelope). It also removes staged files of requests
-// that were never committed. It reports whether it completed a delivery. Requests and
-// rotations call it first; so does 'support status'.
-func (s *Service) Recover(ctx context.Context) (bool, error) {
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer unlock()
-	return s.recoverLocked(ctx)
-}
-
-// TryRecover is Recover for commands that only report ('support status'):
-// it recovers only when the lock is free at once and can be taken here.
-// When a request or rotation holds the lock (it recovers first itself),
-// or the lock cannot be opened (a store on read-only media, someone else's
-// directory), it does nothing and reports false with no error; a lock file
-// that is unsafe is still an error.
-func (s *Service) TryRecover(ctx context.Context) (bool, error) {
-	unlock, err := s.tryLock(ctx)
-	switch {
-	case errors.Is(err, errLockBusy), errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+// CompleteDelivery completes a delivery that was interrupted after its
+// credential was committed but before its envelope file was put in place
+// (a crash, a failed rename): if the envelope file at path is not the one
+// committed (sha256Hex), and the staged file of requestID is, it is renamed
+// into place — only that file, only with the audited SHA-256, and only
+// over nothing or an earlier envelope (issued says which are). It also
+// removes staged files of requests that were never committed. It reports
+// whether it completed a delivery. The caller holds the support lock.
+func CompleteDelivery(path, requestID, sha256Hex string, issued Issued) (bool, error) {
+	if path == "" {
 		return false, nil
-	case err != nil:
-		return false, err
 	}
-	defer unlock()
-	return s.recoverLocked(ctx)
-}
-
-func (s *Service) recoverLocked(ctx context.Context) (bool, error) {
-	st, err := s.DB.SupportState(ctx)
-	if err != nil || st.EnvelopePath == "" || !st.Credential.HasCredential {
-		return false, err
-	}
-	path, req := st.EnvelopePath, st.Credential.RequestID
 	dir, err := os.Open(filepath.Dir(path))
 	if err != nil {
 		return false, nil // the directory is gone: nothing to complete
 	}
 	defer dir.Close()
-	current := stagedName(path, req)
+	current := stagedName(path, requestID)
 	// Staged envelopes of other requests were never committed: they hold
 	// passwords that never worked. The path is taken literally (no glob),
 	// and only gatehouse's own staging directories are removed.
@@ -103,7 +69,7 @@ func (s *Service) recoverLocked(ctx context.Context) (bool, error) {
 			}
 		}
 	}
-	if fileSHA256(path) == st.EnvelopeSHA256 {
+	if fileSHA256(path) == sha256Hex {
 		removeStaged(dir, current) // published already; a leftover is a duplicate
 		return false, nil
 	}
@@ -111,12 +77,12 @@ func (s *Service) recoverLocked(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, nil // nothing to complete, or not ours to publish
 	}
-	sf := &stagedFile{dst: path, priv: priv, privName: current, sha256: st.EnvelopeSHA256}
+	sf := &stagedFile{dst: path, priv: priv, privName: current, sha256: sha256Hex}
 	if sf.verify() != nil {
 		priv.Close()
 		return false, nil // not the committed envelope: never published
 	}
-	existing, err := s.replaceable(ctx, path)
+	existing, err := replaceable(path, issued)
 	if err != nil {
 		priv.Close()
 		if gatehouse.ErrorCode(err) == gatehouse.EINVALID {

@@ -339,3 +339,15 @@ type TenantLister interface {
 	// Tenants describes every tenant of the database, by tenant ID.
 	Tenants(ctx context.Context) ([]StoreInfo, error)
 }
+
+// Backupper is a store that writes a consistent copy of itself to a file
+// (SQLite). The core records the backup in the audit trail.
+type Backupper interface {
+	Backup(ctx context.Context, path string) (BackupInfo, error)
+}
+
+// BackupInfo describes a backup: where it is and the head of its chain.
+type BackupInfo struct {
+	Path string    `json:"path"`
+	Head ChainHead `json:"head"`
+}

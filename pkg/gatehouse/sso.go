@@ -210,3 +210,39 @@ type SignInResult struct {
 
 // Allowed reports whether the user is signed in.
 func (r *SignInResult) Allowed() bool { return r.Decision != "refused" }
+
+// LocalLoginFacts are what a local password login is decided on. The
+// password is judged (PasswordOK) outside the write transaction; the rest
+// is read inside it.
+type LocalLoginFacts struct {
+	Found       bool   // an account has the name, email or ID given
+	Enabled     bool   // it is enabled
+	Kind        string // local, sso or support
+	SSORequired bool   // sso.require is on
+	Exempt      bool   // the account is exempt from required SSO
+	HasPassword bool   // the account has a local password
+	PasswordOK  bool   // the password given matches it
+}
+
+// DecideLocalLogin decides a local password login — the path that
+// required SSO closes — before throttling (ReasonLocked is the gate's, on
+// top of this). The order matters: a reason that needs the password is
+// given only when every reason that does not has passed, so a refusal
+// for another reason says nothing about the password.
+func DecideLocalLogin(f *LocalLoginFacts) SignInReason {
+	switch {
+	case !f.Found:
+		return ReasonNoSuchUser
+	case !f.Enabled:
+		return ReasonDisabled
+	case f.Kind != "local":
+		return ReasonNotLocalUser
+	case f.SSORequired && !f.Exempt:
+		return ReasonSSORequired
+	case !f.HasPassword:
+		return ReasonNoPassword
+	case !f.PasswordOK:
+		return ReasonBadPassword
+	}
+	return SignedIn
+}

@@ -41,3 +41,16 @@ type License struct {
 	Used     int  `json:"used"`
 	Free     int  `json:"free"`
 }
+
+// tenantPattern bounds a tenant partition ID: it becomes part of an
+// account name and of PostgreSQL rows' keys.
+var tenantPattern = lazyRegexp(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidateTenantID checks a tenant partition ID: 1 to 64 letters, digits,
+// '-' or '_'.
+func ValidateTenantID(s string) error {
+	if !tenantPattern().MatchString(s) {
+		return Errorf(EINVALID, "invalid tenant: use 1 to 64 letters, digits, '-' or '_'")
+	}
+	return nil
+}

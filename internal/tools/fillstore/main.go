@@ -10,7 +10,8 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
+	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -25,7 +26,7 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := context.Background()
-	db, _, err := sqlite.Create(ctx, os.Args[1], sqlite.Options{OSUser: "fill"}, sqlite.InitParams{Actor: "fill"})
+	db, _, err := wire.Create(ctx, os.Args[1], wire.Options{OSUser: "fill"}, core.InitParams{Actor: "fill"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fillstore:", err)
 		os.Exit(1)

@@ -4,6 +4,7 @@
 // refused and audited exactly as `gatehouse support login` does it.
 //
 //	st, err := store.Open(ctx, "/var/lib/gatehouse/gatehouse.db", store.Options{})
+//	// or store.Open(ctx, "postgres://gatehouse@db/gatehouse", store.Options{Tenant: "acme"})
 //	if err != nil { ... }
 //	defer st.Close()
 //	res, err := st.SupportLogon(ctx, technicianID, password)
@@ -11,15 +12,17 @@
 //	if !res.Allowed { ... }         // refused: res.Reason; the refusal is audited
 //
 // A Store is safe for concurrent use. Writes from this process and from
-// gatehouse commands run by cron or an operator are serialised by SQLite;
-// none of them sees "database is locked".
+// gatehouse commands run by cron or an operator are serialised by the
+// store (SQLite's lock, or PostgreSQL's per-tenant head row); none of them
+// sees "database is locked" or a serialisation failure.
 package store
 
 import (
 	"context"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
+	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -30,26 +33,31 @@ type Options struct {
 	// OSUser is recorded in every audit event this process writes; "" means
 	// the name of the user running the server is not recorded.
 	OSUser string
+	// Tenant picks one tenant of a multi-tenant PostgreSQL store.
+	Tenant string
 }
 
-// Store is an open gatehouse store.
+// Store is an open gatehouse store: the gate over it.
 type Store struct {
-	db *sqlite.DB
+	core *core.Core
 }
 
-// Open opens an initialised store. It never creates one: that is
-// `gatehouse init`. Errors are *gatehouse.Error with code EUNAVAILABLE for
-// a missing, foreign, corrupt or newer store.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Now: opts.Now, OSUser: opts.OSUser})
+var _ gatehouse.Gate = (*Store)(nil)
+
+// Open opens an initialised store: an SQLite file's path (or sqlite: URL),
+// or a postgres:// URL. It never creates one: that is `gatehouse init`.
+// Errors are *gatehouse.Error with code EUNAVAILABLE for a missing,
+// foreign, corrupt or newer store.
+func Open(ctx context.Context, location string, opts Options) (*Store, error) {
+	c, err := wire.Open(ctx, location, wire.Options{Now: opts.Now, OSUser: opts.OSUser, Tenant: opts.Tenant})
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{core: c}, nil
 }
 
 // Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.core.Close() }
 
 // SupportLogon verifies a vendor technician's logon to the support account
 // with password, and records the decision — success or refusal, with the
@@ -57,7 +65,7 @@ func (s *Store) Close() error { return s.db.Close() }
 // a result with Allowed false and a reason code. The caller should wipe
 // password afterwards; it is never stored, logged or returned.
 func (s *Store) SupportLogon(ctx context.Context, technician string, password []byte) (gatehouse.SupportLogonResult, error) {
-	return s.db.SupportLogon(ctx, technician, password)
+	return s.core.SupportLogon(ctx, technician, password)
 }
 
 // SignIn decides an SSO sign-in for an identity the server has
@@ -67,12 +75,12 @@ func (s *Store) SupportLogon(ctx context.Context, technician string, password []
 // account-creating sign-in; concurrent first sign-ins of one identity
 // create exactly one account and all succeed.
 func (s *Store) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.SignInResult, error) {
-	return s.db.SignIn(ctx, id)
+	return s.core.SignIn(ctx, id)
 }
 
 // LocalLogin decides a local password login (user name, email or ID),
 // refused with sso_required while SSO is required and the user is not
 // exempt. The decision is audited either way.
 func (s *Store) LocalLogin(ctx context.Context, user string, password []byte) (gatehouse.SignInResult, error) {
-	return s.db.LocalLogin(ctx, user, password)
+	return s.core.LocalLogin(ctx, user, password)
 }

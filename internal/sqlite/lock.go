@@ -1,4 +1,4 @@
-package support
+package sqlite
 
 import (
 	"context"
@@ -12,13 +12,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
-// errLockBusy is tryLock's answer when another process holds the lock.
-var errLockBusy = errors.New("the support lock is held")
-
 // lockPath is the advisory lock beside the store's real file: symbolic
 // links are resolved, so that two paths to one store take one lock.
-func (s *Service) lockPath() string {
-	p := s.DB.Path()
+func (db *DB) lockPath() string {
+	p := db.path
 	if real, err := filepath.EvalSymlinks(p); err == nil {
 		p = real
 	}
@@ -60,23 +57,16 @@ func openLock(path string) (*os.File, error) {
 	return f, nil
 }
 
-// lock serialises requests and rotations across processes with an
-// advisory lock beside the store, held through delivery, which may take
-// seconds. SQLite's own write lock is taken only for the short commit.
-func (s *Service) lock(ctx context.Context) (func(), error) {
-	timeout := s.LockTimeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
-	}
-	return s.takeLock(ctx, timeout)
+// Lock serialises support requests and rotations across processes with an
+// advisory lock (flock) beside the store, held through delivery, which may
+// take seconds. SQLite's own write lock is taken only for the short commit.
+// wait 0 tries once (gatehouse.ErrLockBusy when the lock is held).
+func (db *DB) Lock(ctx context.Context, wait time.Duration) (func(), error) {
+	return db.takeLock(ctx, wait)
 }
 
-// tryLock takes the lock only if no other process holds it (errLockBusy
-// otherwise).
-func (s *Service) tryLock(ctx context.Context) (func(), error) { return s.takeLock(ctx, 0) }
-
-func (s *Service) takeLock(ctx context.Context, wait time.Duration) (func(), error) {
-	path := s.lockPath()
+func (db *DB) takeLock(ctx context.Context, wait time.Duration) (func(), error) {
+	path := db.lockPath()
 	f, err := openLock(path)
 	if err != nil {
 		return nil, err
@@ -96,7 +86,7 @@ func (s *Service) takeLock(ctx context.Context, wait time.Duration) (func(), err
 		}
 		if wait == 0 {
 			f.Close()
-			return nil, errLockBusy
+			return nil, gatehouse.ErrLockBusy
 		}
 		if !time.Now().Before(deadline) {
 			f.Close()

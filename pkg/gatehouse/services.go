@@ -1,0 +1,57 @@
+package gatehouse
+
+import "context"
+
+// The services a server that embeds gatehouse, and the gatehouse command,
+// reach the rules through. internal/core implements them over a Store;
+// pkg/gatehouse/store opens one.
+
+// Gate decides sign-ins: the single code path for every sign-in, SSO or
+// local, and every vendor technician logon. Each decision — allowed or
+// refused, with a reason code — is recorded as one audit event in the
+// transaction that takes it. A refusal is a result, not an error; an error
+// means the store could not decide (ErrorCode says why).
+type Gate interface {
+	// SignIn decides an SSO sign-in for an identity the server has
+	// authenticated with the identity provider: signed in, created (once,
+	// with no access), or refused. Concurrent first sign-ins of one
+	// identity create exactly one account and all succeed.
+	SignIn(ctx context.Context, id Identity) (SignInResult, error)
+	// LocalLogin decides a local password login (a user name, email or
+	// ID), refused with sso_required while SSO is required and the user is
+	// not exempt.
+	LocalLogin(ctx context.Context, user string, password []byte) (SignInResult, error)
+	// SupportLogon verifies a vendor technician's logon to the support
+	// account.
+	SupportLogon(ctx context.Context, technician string, password []byte) (SupportLogonResult, error)
+}
+
+// Users administers accounts and their grants; changes need an enabled
+// MSP admin as actor (or the bootstrap window) and are audited.
+type Users interface {
+	User(ctx context.Context, ref string) (User, error)
+	ListUsers(ctx context.Context, f UserFilter, fn func(u *User) error) error
+	SetPassword(ctx context.Context, actor, ref, hash string) error
+	SetEnabled(ctx context.Context, actor, ref string, enabled bool) (changed bool, err error)
+	Assign(ctx context.Context, actor, ref string, g Grants) (User, bool, error)
+	Unassign(ctx context.Context, actor, ref string, g Grants) (User, bool, error)
+	Unlock(ctx context.Context, actor, ref string) (bool, error)
+	Records(ctx context.Context, kind string) ([]Record, error)
+	AddRecord(ctx context.Context, actor, kind, name string) error
+	License(ctx context.Context) (License, error)
+	SetAdminSeats(ctx context.Context, actor string, seats int) (License, bool, error)
+}
+
+// SSO administers single sign-on.
+type SSO interface {
+	SSOSettings(ctx context.Context) (SSOSettings, error)
+	SetSSOFlag(ctx context.Context, actor, key string, on bool) (bool, error)
+	SetSSOIssuer(ctx context.Context, actor, issuer string) (bool, error)
+	SetSSOExempt(ctx context.Context, actor, ref string, exempt bool) (bool, error)
+	Explain(ctx context.Context, query string) (ExplainFacts, error)
+}
+
+// Audit reads and checks the audit trail.
+type Audit interface {
+	AuditLog
+}
