@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -51,12 +51,12 @@ func testMain() int {
 	// (before-commit:ACTION).
 	if at := os.Getenv("GATEHOUSE_TEST_CRASH"); at != "" {
 		crash := func() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
-		support.TestOnlyStep = func(step string) {
+		core.TestOnlyStep = func(step string) {
 			if step == at {
 				crash()
 			}
 		}
-		sqlite.TestOnlyBeforeCommit = func(action string) {
+		core.TestOnlyBeforeCommit = func(action string) {
 			if "before-commit:"+action == at {
 				crash()
 			}

@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
-	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
+	"github.com/gatehouse-dev/gatehouse/internal/wire"
 )
 
 // snapshot is every file of a directory with its bytes, to show that a
@@ -167,14 +167,12 @@ func crashedStore(t *testing.T) (dir, store string) {
 	t.Helper()
 	src := t.TempDir()
 	path := filepath.Join(src, "g.db")
-	db, _, err := sqlite.Create(context.Background(), path, sqlite.Options{}, sqlite.InitParams{Actor: "alice"})
+	c, _, err := wire.Create(context.Background(), path, wire.Options{}, core.InitParams{Actor: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if _, err := db.Change(context.Background(), func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
-		return &gatehouse.NewEvent{Action: "test.change", Target: "t", Outcome: gatehouse.OutcomeSuccess}, nil
-	}); err != nil {
+	defer c.Close()
+	if _, err := c.SetSSOIssuer(context.Background(), "alice", "https://idp.example"); err != nil {
 		t.Fatal(err)
 	}
 	dir = copyFiles(t, src, "g.db", "g.db-wal")

@@ -71,11 +71,21 @@ func (t *change) recordedActor(actor string) string {
 	return actor
 }
 
+// TestOnlyBeforeCommit, when set by a test, is called inside every write
+// transaction that has a change, once its event is built and before the
+// store appends it and commits, with the event's action; crash-injection
+// tests end the process there.
+var TestOnlyBeforeCommit func(action string)
+
 // update runs fn in one write transaction with its event (see
 // gatehouse.Store.Change).
 func (c *Core) update(ctx context.Context, fn func(t *change) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
 	return c.store.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
-		return fn(&change{Tx: tx})
+		ne, err := fn(&change{Tx: tx})
+		if ne != nil && err == nil && TestOnlyBeforeCommit != nil {
+			TestOnlyBeforeCommit(ne.Action)
+		}
+		return ne, err
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -13,7 +14,7 @@ func TestChangeAsAdmin(t *testing.T) {
 	host, port := "a.example", 443
 
 	t.Run("Bootstrap", func(t *testing.T) {
-		if _, _, err := db.ConfigureServer(ctx, "anyone", sqlite.ServerUpdate{Host: &host, Port: &port}); err != nil {
+		if _, _, err := core.New(db, core.Options{}).ConfigureServer(ctx, "anyone", core.ServerUpdate{Host: &host, Port: &port}); err != nil {
 			t.Fatal(err)
 		}
 		var details string
@@ -24,7 +25,8 @@ func TestChangeAsAdmin(t *testing.T) {
 	})
 
 	// Make alice an MSP admin, and bob a disabled one.
-	if _, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+	if _, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+		tx := gtx.(*sqlite.Tx)
 		for _, q := range []string{
 			"INSERT INTO users (name, kind, msp_admin, created_at, created_via, created_by) VALUES ('alice', 'local', 1, '', 'test', 'test')",
 			"INSERT INTO users (name, kind, msp_admin, enabled, created_at, created_via, created_by) VALUES ('bob', 'local', 1, 0, '', 'test', 'test')",
@@ -42,11 +44,11 @@ func TestChangeAsAdmin(t *testing.T) {
 		t.Run("ErrNotAdmin_"+actor, func(t *testing.T) {
 			before, _ := db.Head(ctx)
 			port := 8443
-			_, _, err := db.ConfigureServer(ctx, actor, sqlite.ServerUpdate{Port: &port})
+			_, _, err := core.New(db, core.Options{}).ConfigureServer(ctx, actor, core.ServerUpdate{Port: &port})
 			if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
 				t.Fatalf("err = %v, want unauthorized", err)
 			}
-			a, _, _ := db.ServerAddress(ctx)
+			a, _, _ := core.New(db, core.Options{}).ServerAddress(ctx)
 			if a.Port != 443 {
 				t.Fatal("the refused change was made")
 			}
@@ -60,7 +62,7 @@ func TestChangeAsAdmin(t *testing.T) {
 
 	t.Run("Admin", func(t *testing.T) {
 		port := 8443
-		if _, changed, err := db.ConfigureServer(ctx, "alice", sqlite.ServerUpdate{Port: &port}); err != nil || !changed {
+		if _, changed, err := core.New(db, core.Options{}).ConfigureServer(ctx, "alice", core.ServerUpdate{Port: &port}); err != nil || !changed {
 			t.Fatalf("changed = %v, err = %v", changed, err)
 		}
 		var details string

@@ -4,13 +4,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
 func benchStore(b *testing.B) *sqlite.DB {
 	b.Helper()
-	db, _, err := sqlite.Create(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{OSUser: "bench"}, sqlite.InitParams{Actor: "bench"})
+	db, _, err := sqlite.Create(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{OSUser: "bench"}, core.Init(core.InitParams{Actor: "bench"}, sqlite.SchemaVersion()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -20,7 +21,8 @@ func benchStore(b *testing.B) *sqlite.DB {
 
 func appendEvents(b *testing.B, db *sqlite.DB, n int) {
 	for i := range n {
-		if _, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+		if _, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+			_ = gtx
 			return &gatehouse.NewEvent{Actor: "bench", Action: "bench.append", Target: "t",
 				Outcome: gatehouse.OutcomeSuccess, Details: map[string]any{"i": i}}, nil
 		}); err != nil {

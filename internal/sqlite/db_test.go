@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -32,12 +33,12 @@ func fixedClock(t time.Time) func() time.Time {
 func newStore(t *testing.T) (*sqlite.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state", "gatehouse.db")
-	db, info, err := sqlite.Create(ctx, path, sqlite.Options{OSUser: "tester", Now: fixedClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))},
-		sqlite.InitParams{Mode: gatehouse.ModeOnPrem, Actor: "alice"})
+	db, created, err := sqlite.Create(ctx, path, sqlite.Options{OSUser: "tester", Now: fixedClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))},
+		core.Init(core.InitParams{Mode: gatehouse.ModeOnPrem, Actor: "alice"}, sqlite.SchemaVersion()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !info.Created {
+	if !created {
 		t.Fatal("Create did not report a new store")
 	}
 	t.Cleanup(func() { db.Close() })
@@ -73,12 +74,12 @@ func TestCreate(t *testing.T) {
 	t.Run("Again", func(t *testing.T) {
 		db, path := newStore(t)
 		db.Close()
-		db2, info, err := sqlite.Create(ctx, path, sqlite.Options{}, sqlite.InitParams{Mode: gatehouse.ModeOnPrem})
+		db2, created, err := sqlite.Create(ctx, path, sqlite.Options{}, core.Init(core.InitParams{Mode: gatehouse.ModeOnPrem}, sqlite.SchemaVersion()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db2.Close()
-		if info.Created {
+		if created {
 			t.Error("second Create reported a new store")
 		}
 		h, err := db2.Head(ctx)
@@ -87,14 +88,6 @@ func TestCreate(t *testing.T) {
 		}
 	})
 
-	t.Run("ErrOtherMode", func(t *testing.T) {
-		db, path := newStore(t)
-		db.Close()
-		_, _, err := sqlite.Create(ctx, path, sqlite.Options{}, sqlite.InitParams{Mode: gatehouse.ModeCloud, TenantID: "42"})
-		if got := gatehouse.ErrorCode(err); got != gatehouse.ECONFLICT {
-			t.Errorf("code = %q (%v), want conflict", got, err)
-		}
-	})
 }
 
 func TestOpen(t *testing.T) {
@@ -164,7 +157,8 @@ func TestConcurrentChanges(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+			_, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+				_ = gtx
 				return &gatehouse.NewEvent{Action: "test.change", Target: "t", Outcome: gatehouse.OutcomeSuccess,
 					Details: map[string]any{"i": i}}, nil
 			})
@@ -191,7 +185,8 @@ func TestConcurrentChanges(t *testing.T) {
 // nor its event behind.
 func TestChangeRollsBack(t *testing.T) {
 	db, _ := newStore(t)
-	_, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+	_, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+		tx := gtx.(*sqlite.Tx)
 		if err := tx.SetSetting("probe", "x"); err != nil {
 			return nil, err
 		}
@@ -204,7 +199,7 @@ func TestChangeRollsBack(t *testing.T) {
 	if h.Seq != 1 {
 		t.Errorf("head = %d, want 1: an event was written for a failed change", h.Seq)
 	}
-	db.View(ctx, func(tx *sqlite.Tx) error {
+	db.View(ctx, func(tx gatehouse.View) error {
 		if _, ok, _ := tx.Setting("probe"); ok {
 			t.Error("the failed change's setting was committed")
 		}
@@ -228,7 +223,8 @@ func TestAppendOnly(t *testing.T) {
 func TestListEventsFilter(t *testing.T) {
 	db, _ := newStore(t)
 	for _, a := range []string{"support.request", "support.rotate", "supportx.other", "sso.allow"} {
-		if _, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+		if _, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+			_ = gtx
 			return &gatehouse.NewEvent{Action: a, Target: "t", Outcome: gatehouse.OutcomeSuccess}, nil
 		}); err != nil {
 			t.Fatal(err)
@@ -250,7 +246,8 @@ func TestListEventsFilter(t *testing.T) {
 // conflict, with the change rolled back.
 func TestConflict(t *testing.T) {
 	db, _ := newStore(t)
-	_, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+	_, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+		tx := gtx.(*sqlite.Tx)
 		// settings.key is the primary key: a second plain INSERT collides.
 		if err := tx.SetSetting("probe", "1"); err != nil {
 			return nil, err
@@ -282,7 +279,7 @@ func TestMigrateForward(t *testing.T) {
 	if res, _ := db.VerifyChain(ctx, nil, nil); !res.OK() || res.Valid != 2 {
 		t.Fatalf("verify = %+v", res)
 	}
-	if _, err := db.SupportState(ctx); err != nil {
+	if _, err := core.New(db, core.Options{}).SupportState(ctx); err != nil {
 		t.Fatalf("the migrated schema lacks support tables: %v", err)
 	}
 }

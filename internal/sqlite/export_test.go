@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -26,7 +27,7 @@ func CreateAtVersionForTest(path string, v int) error {
 	all := migrations
 	migrations = all[:v]
 	defer func() { migrations = all }()
-	db, _, err := Create(context.Background(), path, Options{}, InitParams{Actor: "old"})
+	db, _, err := Create(context.Background(), path, Options{}, core.Init(core.InitParams{Actor: "old"}, v))
 	if err != nil {
 		return err
 	}

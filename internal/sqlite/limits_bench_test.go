@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -55,13 +56,13 @@ func BenchmarkLimitRawInsert(b *testing.B) {
 func BenchmarkFirstSignIn(b *testing.B) {
 	db := benchStore(b)
 	for _, key := range []string{"sso.allow", "sso.auto_create"} {
-		if _, err := db.SetSSOFlag(ctx, "op", key, true); err != nil {
+		if _, err := core.New(db, core.Options{}).SetSSOFlag(ctx, "op", key, true); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		res, err := db.SignIn(ctx, gatehouse.Identity{Issuer: "https://idp.example", Subject: fmt.Sprint("s", i),
+		res, err := core.New(db, core.Options{}).SignIn(ctx, gatehouse.Identity{Issuer: "https://idp.example", Subject: fmt.Sprint("s", i),
 			Email: fmt.Sprintf("u%d@example.com", i), EmailVerified: true, InIdP: true, AuthComplete: true})
 		if err != nil || res.Decision != "created" {
 			b.Fatal(res, err)

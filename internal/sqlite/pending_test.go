@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -24,7 +25,7 @@ const flagDrift = `SELECT count(*) FROM users u WHERE u.ungranted != (
 func pendingNames(t *testing.T, db *sqlite.DB) []string {
 	t.Helper()
 	var names []string
-	err := db.ListUsers(ctx, gatehouse.UserFilter{PendingOnly: true}, func(u *gatehouse.User) error {
+	err := core.New(db, core.Options{}).ListUsers(ctx, gatehouse.UserFilter{PendingOnly: true}, func(u *gatehouse.User) error {
 		names = append(names, u.Name)
 		return nil
 	})
@@ -98,7 +99,8 @@ func TestPendingFlagFollowsGrants(t *testing.T) {
 	defer raw.Close()
 	exec := func(q string, args ...any) {
 		t.Helper()
-		_, err := db.Change(ctx, func(tx *sqlite.Tx) (*gatehouse.NewEvent, error) {
+		_, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+			tx := gtx.(*sqlite.Tx)
 			// An event, or Change rolls back a change without one.
 			return &gatehouse.NewEvent{Actor: "test", Action: "test.exec", Target: "t", Outcome: gatehouse.OutcomeSuccess}, tx.ExecForTest(q, args...)
 		})

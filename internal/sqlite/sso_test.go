@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -14,7 +15,7 @@ func ssoStore(t *testing.T) *sqlite.DB {
 	t.Helper()
 	db, _ := newStore(t)
 	for _, key := range []string{"sso.allow", "sso.auto_create"} {
-		if _, err := db.SetSSOFlag(ctx, "op", key, true); err != nil {
+		if _, err := core.New(db, core.Options{}).SetSSOFlag(ctx, "op", key, true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,7 +37,7 @@ func TestConcurrentFirstSignIn(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := db.SignIn(ctx, ann)
+			res, err := core.New(db, core.Options{}).SignIn(ctx, ann)
 			results <- res
 			errs <- err
 		}()
@@ -62,7 +63,7 @@ func TestConcurrentFirstSignIn(t *testing.T) {
 	if created != 1 || len(ids) != 1 {
 		t.Fatalf("created %d accounts, saw %d user IDs; want exactly one", created, len(ids))
 	}
-	u, err := db.User(ctx, "ann@example.com")
+	u, err := core.New(db, core.Options{}).User(ctx, "ann@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,19 +79,19 @@ func TestConcurrentFirstSignIn(t *testing.T) {
 // subject claiming it is refused, not given the account.
 func TestEmailVariants(t *testing.T) {
 	db := ssoStore(t)
-	if _, err := db.SignIn(ctx, ann); err != nil {
+	if _, err := core.New(db, core.Options{}).SignIn(ctx, ann); err != nil {
 		t.Fatal(err)
 	}
 	for _, email := range []string{"ANN@EXAMPLE.COM", " Ann@Example.com ", "ann@EXAMPLE.com"} {
 		other := ann
 		other.Subject, other.Email = "00u2", email
-		res, err := db.SignIn(ctx, other)
+		res, err := core.New(db, core.Options{}).SignIn(ctx, other)
 		if err != nil || res.Reason != gatehouse.ReasonConflict {
 			t.Errorf("%q: %+v, %v; want identity_conflict", email, res, err)
 		}
 	}
 	var n int
-	db.ListUsers(ctx, gatehouse.UserFilter{}, func(*gatehouse.User) error { n++; return nil })
+	core.New(db, core.Options{}).ListUsers(ctx, gatehouse.UserFilter{}, func(*gatehouse.User) error { n++; return nil })
 	if n != 1 {
 		t.Fatalf("%d accounts, want 1", n)
 	}
@@ -147,7 +148,7 @@ func TestConfusableAfterMigration(t *testing.T) {
 	defer db.Close()
 	id := gatehouse.Identity{Issuer: "https://idp.example", Subject: "s-cyr", Email: "\u0430nn@example.com",
 		EmailVerified: true, InIdP: true, AuthComplete: true}
-	res, err := db.SignIn(ctx, id)
+	res, err := core.New(db, core.Options{}).SignIn(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}

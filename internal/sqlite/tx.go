@@ -95,12 +95,6 @@ func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
 // Now is the time of this transaction.
 func (tx *Tx) Now() time.Time { return tx.now }
 
-// TestOnlyBeforeCommit, when set by a test, is called inside every write
-// transaction that has a change, after its event is appended and before the
-// commit, with the event's action; crash-injection tests end the process
-// there.
-var TestOnlyBeforeCommit func(action string)
-
 // Change runs fn in one immediate (write-locking) transaction and appends
 // the event fn returns in the same transaction, then commits. It is the only
 // way to write to the store:
@@ -139,9 +133,6 @@ func (db *DB) change(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, 
 	ev, err := tx.appendEvent(ne)
 	if err != nil {
 		return nil, db.classify(err, "append the audit event")
-	}
-	if TestOnlyBeforeCommit != nil {
-		TestOnlyBeforeCommit(ne.Action)
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return nil, db.classify(err, "commit")

@@ -197,7 +197,9 @@ func (tx *Tx) EmailTaken(email string) (bool, error) {
 func (tx *Tx) EmailOrNameTaken(s string) (bool, error) { return tx.exists(qEmailTaken, s, s) }
 
 // SkeletonTaken reports whether an account name has this skeleton.
-func (tx *Tx) SkeletonTaken(skeleton string) (bool, error) { return tx.exists(qNameConfusable, skeleton) }
+func (tx *Tx) SkeletonTaken(skeleton string) (bool, error) {
+	return tx.exists(qNameConfusable, skeleton)
+}
 
 // PasswordHash is a local account's password hash, "" if it has none.
 func (tx *Tx) PasswordHash(userID int64) (string, error) {

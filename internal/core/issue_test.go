@@ -1,4 +1,4 @@
-package support_test
+package core_test
 
 import (
 	"bytes"
@@ -16,8 +16,9 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/agessh"
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
+	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse/store"
 	"golang.org/x/crypto/ssh"
@@ -27,8 +28,7 @@ var ctx = context.Background()
 
 type fixture struct {
 	dir  string
-	db   *sqlite.DB
-	svc  *support.Service
+	db   *core.Core
 	x    *age.X25519Identity
 	ssh  age.Identity
 	path string
@@ -38,7 +38,7 @@ func setup(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gatehouse.db")
-	db, _, err := sqlite.Create(ctx, path, sqlite.Options{OSUser: "op"}, sqlite.InitParams{Actor: "op"})
+	db, _, err := wire.Create(ctx, path, wire.Options{OSUser: "op"}, core.InitParams{Actor: "op"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +63,10 @@ func setup(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	host, port := "vsa.example.com", 443
-	if _, _, err := db.ConfigureServer(ctx, "op", sqlite.ServerUpdate{Host: &host, Port: &port}); err != nil {
+	if _, _, err := db.ConfigureServer(ctx, "op", core.ServerUpdate{Host: &host, Port: &port}); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{dir: dir, db: db, svc: &support.Service{DB: db, Now: time.Now}, x: x, ssh: sshID, path: path}
+	return &fixture{dir: dir, db: db, x: x, ssh: sshID, path: path}
 }
 
 // open decrypts an envelope file with id and parses it as the vendor would.
@@ -95,7 +95,7 @@ func open(t testing.TB, file string, id age.Identity) *support.Envelope {
 func TestRequestLeavesNoPassword(t *testing.T) {
 	fx := setup(t)
 	out := filepath.Join(fx.dir, "envelope.age")
-	res, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out, Reason: "test"})
+	res, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: out, Reason: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestRequestLeavesNoPassword(t *testing.T) {
 func TestPublicLogon(t *testing.T) {
 	fx := setup(t)
 	out := filepath.Join(fx.dir, "envelope.age")
-	if _, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out}); err != nil {
+	if _, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	env := open(t, out, fx.x)
@@ -160,7 +160,7 @@ func TestPublicLogon(t *testing.T) {
 		t.Fatalf("empty technician: err = %v, want invalid", err)
 	}
 	// A new request invalidates the first password.
-	if _, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out}); err != nil {
+	if _, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	if res, _ := srv.SupportLogon(ctx, "tech-1", env.Password); res.Allowed {
@@ -173,12 +173,12 @@ func TestPublicLogon(t *testing.T) {
 func TestDeliveryFailureKeepsOldCredential(t *testing.T) {
 	fx := setup(t)
 	out := filepath.Join(fx.dir, "envelope.age")
-	if _, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out}); err != nil {
+	if _, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := fx.db.SupportState(ctx)
 	head, _ := fx.db.Head(ctx)
-	_, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: filepath.Join(fx.dir, "no", "such", "dir", "e.age")})
+	_, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: filepath.Join(fx.dir, "no", "such", "dir", "e.age")})
 	if gatehouse.ErrorCode(err) != gatehouse.EUNAVAILABLE {
 		t.Fatalf("err = %v, want unavailable", err)
 	}
@@ -194,8 +194,8 @@ func TestDeliveryFailureKeepsOldCredential(t *testing.T) {
 func TestConcurrentRotations(t *testing.T) {
 	fx := setup(t)
 	clock := time.Now()
-	fx.svc.Now = func() time.Time { return clock }
-	if _, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: filepath.Join(fx.dir, "e.age")}); err != nil {
+	fx.db = reopen(t, fx.path, func() time.Time { return clock })
+	if _, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: filepath.Join(fx.dir, "e.age")}); err != nil {
 		t.Fatal(err)
 	}
 	later := clock.Add(48 * time.Hour)
@@ -203,12 +203,12 @@ func TestConcurrentRotations(t *testing.T) {
 	var mu sync.Mutex
 	rotated := 0
 	for i := range 6 {
+		// Each rotation has its own store handles, as separate processes would.
+		svc := reopen(t, fx.path, func() time.Time { return later })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Each rotation has its own service, as separate processes would.
-			svc := &support.Service{DB: fx.db, Now: func() time.Time { return later }}
-			res, err := svc.Rotate(ctx, support.IssueOptions{IfOlderThan: 24 * time.Hour, Out: filepath.Join(fx.dir, "r"+string(rune('a'+i))+".age")})
+			res, err := svc.RotateSupportCredential(ctx, core.IssueOptions{IfOlderThan: 24 * time.Hour, Out: filepath.Join(fx.dir, "r"+string(rune('a'+i))+".age")})
 			if err != nil {
 				t.Error(err)
 				return
@@ -240,11 +240,11 @@ func TestRotationKeepsGrantWhenUsedDuringDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(fx.dir, "envelope.age")
-	if _, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out}); err != nil {
+	if _, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	pw := open(t, out, fx.x).Password
-	support.TestOnlyStep = func(step string) {
+	core.TestOnlyStep = func(step string) {
 		if step != "delivered" {
 			return
 		}
@@ -253,8 +253,8 @@ func TestRotationKeepsGrantWhenUsedDuringDelivery(t *testing.T) {
 			t.Errorf("logon during delivery: %+v, %v", res, err)
 		}
 	}
-	defer func() { support.TestOnlyStep = nil }()
-	res, err := fx.svc.Rotate(ctx, support.IssueOptions{Actor: "cron", Out: filepath.Join(fx.dir, "rot.age")})
+	defer func() { core.TestOnlyStep = nil }()
+	res, err := fx.db.RotateSupportCredential(ctx, core.IssueOptions{Actor: "cron", Out: filepath.Join(fx.dir, "rot.age")})
 	if err != nil || !res.Issued {
 		t.Fatalf("rotate: %+v, %v", res, err)
 	}
@@ -269,4 +269,15 @@ func TestRotationKeepsGrantWhenUsedDuringDelivery(t *testing.T) {
 	if got, want := c.EffectiveExpiry(), c.FirstLogonAt.Add(time.Hour); got.After(want) {
 		t.Errorf("the rotated credential ends at %v, after the reset deadline %v", got, want)
 	}
+}
+
+// reopen opens the fixture's store again, with its own clock.
+func reopen(t testing.TB, path string, now func() time.Time) *core.Core {
+	t.Helper()
+	c, err := wire.Open(ctx, path, wire.Options{OSUser: "op", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -1,4 +1,4 @@
-package support_test
+package core_test
 
 import (
 	"crypto/sha256"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/internal/support"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 )
 
 // swapStaged plays an attacker who can write the --out directory but is
@@ -54,13 +54,13 @@ func TestPublishOnlyWhatWasSealed(t *testing.T) {
 	fx := setup(t)
 	out := filepath.Join(fx.dir, "envelope.age")
 	swapped := 0
-	support.TestOnlyStep = func(step string) {
+	core.TestOnlyStep = func(step string) {
 		if step == "committed" {
 			swapped += swapStaged(t, fx.dir, "envelope.age")
 		}
 	}
-	t.Cleanup(func() { support.TestOnlyStep = nil })
-	res, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out})
+	t.Cleanup(func() { core.TestOnlyStep = nil })
+	res, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}

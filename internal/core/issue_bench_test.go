@@ -1,10 +1,10 @@
-package support_test
+package core_test
 
 import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/internal/support"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 )
 
 // BenchmarkRequest: a whole support request in process — generate, hash,
@@ -15,7 +15,7 @@ func BenchmarkRequest(b *testing.B) {
 	out := filepath.Join(fx.dir, "envelope.age")
 	b.ResetTimer()
 	for range b.N {
-		if _, err := fx.svc.Request(ctx, support.IssueOptions{Actor: "op", Out: out}); err != nil {
+		if _, err := fx.db.RequestSupport(ctx, core.IssueOptions{Actor: "op", Out: out}); err != nil {
 			b.Fatal(err)
 		}
 	}
