@@ -5,7 +5,7 @@ import (
 	"runtime/debug"
 
 	"github.com/gatehouse-dev/gatehouse/internal/render"
-	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -19,7 +19,7 @@ type VersionInfo struct {
 }
 
 func buildVersion() VersionInfo {
-	v := VersionInfo{Version: "(devel)", GoVersion: runtime.Version(), SchemaVersion: sqlite.SchemaVersion()}
+	v := VersionInfo{Version: "(devel)", GoVersion: runtime.Version(), SchemaVersion: wire.SchemaVersion(wire.SQLite)}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return v

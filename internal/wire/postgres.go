@@ -14,3 +14,5 @@ func openPostgres(ctx context.Context, url string, o Options) (gatehouse.Store, 
 func createPostgres(ctx context.Context, url string, o Options, p core.InitParams) (gatehouse.Store, bool, error) {
 	return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "PostgreSQL stores are not wired yet")
 }
+
+func postgresSchemaVersion() int { return 0 }

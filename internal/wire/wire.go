@@ -180,3 +180,12 @@ func tenantSuffix(t string) string {
 	}
 	return " with tenant " + t
 }
+
+// SchemaVersion is the schema version this binary writes to a store of
+// kind k.
+func SchemaVersion(k Kind) int {
+	if k == Postgres {
+		return postgresSchemaVersion()
+	}
+	return sqlite.SchemaVersion()
+}
