@@ -121,3 +121,24 @@ func (c *Core) AppendSynthetic(ctx context.Context, n int, template gatehouse.Ne
 	}
 	return s.AppendSynthetic(ctx, n, template)
 }
+
+// RecordCopy appends the store.copy event that says this store was copied
+// to (role "to") or from (role "from") another, whose location is other,
+// with the copied chain's head.
+func (c *Core) RecordCopy(ctx context.Context, actor, role, other string, head gatehouse.ChainHead) error {
+	_, err := c.update(ctx, func(t *change) (*gatehouse.NewEvent, error) {
+		return &gatehouse.NewEvent{Actor: actor, Action: "store.copy", Target: "store", Outcome: gatehouse.OutcomeSuccess,
+			Details: map[string]any{role: other, "head_seq": head.Seq, "head_hash": head.Hash}}, nil
+	})
+	return err
+}
+
+// Tenants describes the tenants of the store's database: every tenant of a
+// PostgreSQL database, or the one an SQLite store is.
+func (c *Core) Tenants(ctx context.Context) ([]gatehouse.StoreInfo, error) {
+	if l, ok := c.store.(gatehouse.TenantLister); ok {
+		return l.Tenants(ctx)
+	}
+	info, err := c.store.Info(ctx)
+	return []gatehouse.StoreInfo{info}, err
+}

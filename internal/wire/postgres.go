@@ -16,3 +16,7 @@ func createPostgres(ctx context.Context, url string, o Options, p core.InitParam
 }
 
 func postgresSchemaVersion() int { return 0 }
+
+func copyToPostgres(ctx context.Context, url string, o Options, src gatehouse.Exporter) (gatehouse.Store, error) {
+	return nil, gatehouse.Errorf(gatehouse.EINVALID, "PostgreSQL stores are not wired yet")
+}
