@@ -2,7 +2,7 @@
 // of a database that several app servers share and that serves many
 // tenants. It holds SQL only, one file per noun; the rules are the core's.
 //
-// Every row belongs to a tenant (tenant_id, ” for a database's one on-prem
+// Every row belongs to a tenant (tenant_id; the empty ID is a database's one on-prem
 // store), every statement names its tenant, and every tenant has its own
 // hash chain, encoded and verified by internal/audit exactly as SQLite's.
 // IDs are per tenant, so a store copied from SQLite keeps the IDs its
