@@ -973,3 +973,36 @@ func fmtRow(row []any) string {
 	}
 	return strings.Join(parts, "|")
 }
+
+// Names are unique and found without regard to ASCII case only, as
+// SQLite's NOCASE compares them, whatever the database's locale: "Ärzte"
+// and "ärzte" are two groups, and are sorted byte by byte after folding.
+func TestNoCaseIsASCII(t *testing.T) {
+	s := create(t, pgtest.New(t), "acme", Options{})
+	change(t, s, func(tx gatehouse.Tx) error {
+		for _, n := range []string{"ärzte", "Ärzte", "Zoo", "bar"} {
+			if err := tx.AddRecord("group", n); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddRecord("group", "BAR"); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+			t.Errorf("AddRecord(BAR) = %v, want ECONFLICT", err)
+		}
+		return nil
+	})
+	view(t, s, func(v gatehouse.View) error {
+		_, name, found, err := v.Record("group", "ÄRZTE")
+		check(t, "Record(ÄRZTE)", []any{name, found, err}, []any{"Ärzte", true, nil})
+		_, name, found, err = v.Record("group", "äRZTE")
+		check(t, "Record(äRZTE)", []any{name, found, err}, []any{"ärzte", true, nil})
+		_, name, found, err = v.Record("group", "zOO")
+		check(t, "Record(zOO)", []any{name, found, err}, []any{"Zoo", true, nil})
+		rs, err := v.Records("group")
+		var names []string
+		for _, r := range rs {
+			names = append(names, r.Name)
+		}
+		check(t, "Records(group)", names, []string{"bar", "Zoo", "Ärzte", "ärzte"})
+		return err
+	})
+}
