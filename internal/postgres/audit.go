@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -26,24 +27,34 @@ const eventColumns = "seq, time, actor, os_user, action, target, outcome, detail
 // head to it. The transaction holds the head's lock (see Change), so
 // nothing else can append to this tenant meanwhile.
 func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
-	ev, err := audit.Build(ne, tx.head.Seq+1, tx.head.Hash, tx.now, tx.db.osUser)
+	ev, err := appendEvent(tx.ctx, tx.q, tx.tenant, tx.head, ne, tx.now, tx.s.osUser)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.tx.Exec(tx.ctx, qInsertEvent, tx.tenant,
+	tx.head = gatehouse.ChainHead{Seq: ev.Seq, Hash: ev.Hash}
+	return ev, nil
+}
+
+// appendEvent seals ne after head on tenant's chain, in q, which holds the
+// lock of tenant's head row.
+func appendEvent(ctx context.Context, q pgx.Tx, tenant string, head gatehouse.ChainHead, ne *gatehouse.NewEvent, now time.Time, osUser string) (*gatehouse.Event, error) {
+	ev, err := audit.Build(ne, head.Seq+1, head.Hash, now, osUser)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.Exec(ctx, qInsertEvent, tenant,
 		ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
 		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash); err != nil {
 		return nil, err
 	}
-	tag, err := tx.tx.Exec(tx.ctx, qMoveHead, tx.tenant, ev.Seq, ev.Hash, tx.head.Seq)
+	tag, err := q.Exec(ctx, qMoveHead, tenant, ev.Seq, ev.Hash, head.Seq)
 	if err != nil {
 		return nil, err
 	}
 	if tag.RowsAffected() != 1 {
 		// Cannot happen while the head is locked; refuse rather than fork.
-		return nil, fmt.Errorf("the audit head of tenant %q moved during the transaction", tx.tenant)
+		return nil, fmt.Errorf("the audit head of tenant %q moved during the transaction", tenant)
 	}
-	tx.head = gatehouse.ChainHead{Seq: ev.Seq, Hash: ev.Hash}
 	return ev, nil
 }
 
@@ -75,11 +86,11 @@ type badRowError struct {
 
 func (e *badRowError) Error() string { return e.problem }
 
-// ListEvents calls fn for each of tenant's events that f selects, in
+// ListEvents calls fn for each of the tenant's events that f selects, in
 // sequence order, streaming rows from one snapshot. With f.Limit it yields
 // the last Limit matching events. fn must not keep ev: it is reused.
-func (db *DB) ListEvents(ctx context.Context, tenant string, f gatehouse.EventFilter, fn func(ev *gatehouse.Event) error) error {
-	where, args := []string{"tenant_id = $1"}, []any{tenant}
+func (s *Store) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(ev *gatehouse.Event) error) error {
+	where, args := []string{"tenant_id = $1"}, []any{s.tenant}
 	add := func(cond string, vals ...any) {
 		for _, v := range vals {
 			args = append(args, v)
@@ -115,8 +126,8 @@ func (db *DB) ListEvents(ctx context.Context, tenant string, f gatehouse.EventFi
 	} else {
 		q += " ORDER BY seq"
 	}
-	return db.view(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, q, args...)
+	return s.view(ctx, func(v *View) error {
+		rows, err := v.q.Query(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -139,31 +150,31 @@ func (db *DB) ListEvents(ctx context.Context, tenant string, f gatehouse.EventFi
 	})
 }
 
-// Head returns tenant's last event's sequence number and hash.
-func (db *DB) Head(ctx context.Context, tenant string) (gatehouse.ChainHead, error) {
+// Head returns the tenant's last event's sequence number and hash.
+func (s *Store) Head(ctx context.Context) (gatehouse.ChainHead, error) {
 	var h gatehouse.ChainHead
-	err := db.view(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_events WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1", tenant).Scan(&h.Seq, &h.Hash)
+	err := s.view(ctx, func(v *View) error {
+		err := v.queryRow("SELECT seq, hash FROM audit_events WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1").Scan(&h.Seq, &h.Hash)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the audit trail of tenant %s is empty", tenant)
+			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the audit trail is empty: event 1 (store.init) is missing")
 		}
 		return err
 	})
 	return h, err
 }
 
-// VerifyChain walks tenant's whole chain in sequence order from one
+// VerifyChain walks the tenant's whole chain in sequence order from one
 // snapshot and checks every link with audit.Verifier. head, when non-nil,
 // is a head recorded elsewhere that must be found on the way; without one,
 // the tenant's stored head row serves, so a tail cut off without moving the
 // head back is found too. progress, when non-nil, is called with the number
 // of events checked so far.
-func (db *DB) VerifyChain(ctx context.Context, tenant string, head *gatehouse.ChainHead, progress func(done, total int64)) (audit.Result, error) {
-	var res audit.Result
-	err := db.view(ctx, func(tx pgx.Tx) error {
+func (s *Store) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (gatehouse.ChainResult, error) {
+	var res gatehouse.ChainResult
+	err := s.view(ctx, func(v *View) error {
 		if head == nil {
 			var stored gatehouse.ChainHead
-			err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1", tenant).Scan(&stored.Seq, &stored.Hash)
+			err := v.queryRow("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1").Scan(&stored.Seq, &stored.Hash)
 			switch {
 			case err == nil && stored.Seq > 0:
 				head = &stored
@@ -172,15 +183,15 @@ func (db *DB) VerifyChain(ctx context.Context, tenant string, head *gatehouse.Ch
 			}
 		}
 		var total int64
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE tenant_id = $1", tenant).Scan(&total); err != nil {
+		if err := v.queryRow("SELECT count(*) FROM audit_events WHERE tenant_id = $1").Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE tenant_id = $1 ORDER BY seq", tenant)
+		rows, err := v.query("SELECT " + eventColumns + " FROM audit_events WHERE tenant_id = $1 ORDER BY seq")
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		v := audit.Verifier{Head: head}
+		ver := audit.Verifier{Head: head}
 		var ev gatehouse.Event
 		var n int64
 		for rows.Next() {
@@ -191,20 +202,20 @@ func (db *DB) VerifyChain(ctx context.Context, tenant string, head *gatehouse.Ch
 			err := scanEvent(rows, &ev)
 			var bad *badRowError
 			if errors.As(err, &bad) {
-				v.Reject(bad.seq, bad.problem+": the row was edited")
+				ver.Reject(bad.seq, bad.problem+": the row was edited")
 				break
 			}
 			if err != nil {
 				return err
 			}
-			if !v.Add(&ev) {
+			if !ver.Add(&ev) {
 				break
 			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		res = v.Finish(total)
+		res = ver.Finish(total)
 		return nil
 	})
 	return res, err

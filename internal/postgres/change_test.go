@@ -17,16 +17,22 @@ import (
 func TestChange(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.New(t)
-	db := open(t, url, Options{})
-	conn := connect(t, url)
+	db := create(t, url, "acme", Options{})
+	conn := dial(t, url)
 	if _, err := conn.Exec(ctx, "CREATE TABLE scratch (k TEXT PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
-	insert := func(k string) func(tx *Tx) error {
-		return func(tx *Tx) error {
-			_, err := tx.tx.Exec(tx.ctx, "INSERT INTO scratch (k) VALUES ($1)", k)
+	insert := func(k string) func(tx gatehouse.Tx) error {
+		return func(tx gatehouse.Tx) error {
+			ptx := tx.(*Tx)
+			_, err := ptx.q.Exec(ptx.ctx, "INSERT INTO scratch (k) VALUES ($1)", k)
 			return err
 		}
+	}
+	raise := func(tx gatehouse.Tx, code string) error {
+		ptx := tx.(*Tx)
+		_, err := ptx.q.Exec(ptx.ctx, "DO $$BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '"+code+"'; END$$")
+		return err
 	}
 	rows := func() (keys string, events int64) {
 		t.Helper()
@@ -43,38 +49,38 @@ func TestChange(t *testing.T) {
 	}
 
 	t.Run("OK", func(t *testing.T) {
-		ev, err := db.Change(ctx, "acme", func(tx *Tx) (*gatehouse.NewEvent, error) {
-			if tx.Tenant() != "acme" || !tx.Now().Equal(clock()) {
-				t.Errorf("tx tenant %q, now %v", tx.Tenant(), tx.Now())
+		ev, err := db.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+			if tx.(*Tx).Tenant() != "acme" || !tx.Now().Equal(clock()) {
+				t.Errorf("tx tenant %q, now %v", tx.(*Tx).Tenant(), tx.Now())
 			}
 			return event("acme", 0, 0), insert("a")(tx)
 		})
-		if err != nil || ev.Seq != 1 || !ev.Time.Equal(clock()) {
+		if err != nil || ev.Seq != 2 || !ev.Time.Equal(clock()) {
 			t.Fatalf("Change = %+v, %v", ev, err)
 		}
-		check(t, "a", 1)
+		check(t, "a", 2)
 	})
 	t.Run("NoEvent", func(t *testing.T) {
-		ev, err := db.Change(ctx, "acme", func(tx *Tx) (*gatehouse.NewEvent, error) { return nil, insert("b")(tx) })
+		ev, err := db.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) { return nil, insert("b")(tx) })
 		if ev != nil || err != nil {
 			t.Errorf("Change = %+v, %v; want nothing", ev, err)
 		}
-		check(t, "a", 1)
+		check(t, "a", 2)
 	})
 	t.Run("ErrFn", func(t *testing.T) {
-		_, err := db.Change(ctx, "acme", func(tx *Tx) (*gatehouse.NewEvent, error) {
+		_, err := db.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
 			if err := insert("c")(tx); err != nil {
 				return nil, err
 			}
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "no such thing")
 		})
 		wantCode(t, err, gatehouse.EINVALID, "no such thing")
-		check(t, "a", 1)
+		check(t, "a", 2)
 	})
 	t.Run("ErrConflict", func(t *testing.T) {
-		_, err := db.Change(ctx, "acme", func(tx *Tx) (*gatehouse.NewEvent, error) { return event("acme", 0, 1), insert("a")(tx) })
+		_, err := db.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) { return event("acme", 0, 1), insert("a")(tx) })
 		wantCode(t, err, gatehouse.ECONFLICT, "already exists")
-		check(t, "a", 1)
+		check(t, "a", 2)
 	})
 	// A serialisation failure or deadlock, raised by the server, runs the
 	// transaction again; the caller sees only the success.
@@ -82,14 +88,13 @@ func TestChange(t *testing.T) {
 		t.Run("Retry_"+code, func(t *testing.T) {
 			keys, events := rows()
 			calls := 0
-			ev, err := db.Change(ctx, "acme", func(tx *Tx) (*gatehouse.NewEvent, error) {
+			ev, err := db.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
 				calls++
 				if err := insert(code)(tx); err != nil {
 					return nil, err
 				}
 				if calls < 3 {
-					_, err := tx.tx.Exec(tx.ctx, "DO $$BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '"+code+"'; END$$")
-					return nil, err
+					return nil, raise(tx, code)
 				}
 				return event("acme", 0, 100+len(code)), nil
 			})
@@ -104,10 +109,9 @@ func TestChange(t *testing.T) {
 	t.Run("ErrRetriesExhausted", func(t *testing.T) {
 		keys, events := rows()
 		calls := 0
-		_, err := db.Change(ctx, "acme", func(tx *Tx) (*gatehouse.NewEvent, error) {
+		_, err := db.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
 			calls++
-			_, err := tx.tx.Exec(tx.ctx, "DO $$BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END$$")
-			return nil, err
+			return nil, raise(tx, "serialization_failure")
 		})
 		wantCode(t, err, gatehouse.EUNAVAILABLE, "too busy")
 		if calls != maxAttempts {
@@ -115,15 +119,30 @@ func TestChange(t *testing.T) {
 		}
 		check(t, keys, events)
 	})
-	t.Run("ErrNoTenant", func(t *testing.T) {
-		_, err := db.Change(ctx, "", func(tx *Tx) (*gatehouse.NewEvent, error) { return event("", 0, 0), nil })
-		wantCode(t, err, gatehouse.EINVALID, "tenant")
+	t.Run("ErrReadOnly", func(t *testing.T) {
+		ro := open(t, url, Options{Tenant: "acme", ReadOnly: true})
+		keys, events := rows()
+		calls := 0
+		_, err := ro.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+			calls++
+			return event("acme", 0, 0), insert("ro")(tx)
+		})
+		wantCode(t, err, gatehouse.EINTERNAL, "read-only")
+		if calls != 0 {
+			t.Errorf("fn ran %d times in a read-only store", calls)
+		}
+		check(t, keys, events)
+		// It reads.
+		if h, err := ro.Head(ctx); err != nil || h.Seq != events {
+			t.Errorf("Head of the read-only store = %+v, %v", h, err)
+		}
 	})
 	t.Run("ErrStatementTimeout", func(t *testing.T) {
-		slow := open(t, url, Options{StatementTimeout: 100 * time.Millisecond})
+		slow := open(t, url, Options{Tenant: "acme", StatementTimeout: 100 * time.Millisecond})
 		start := time.Now()
-		_, err := slow.Change(ctx, "acme", func(tx *Tx) (*gatehouse.NewEvent, error) {
-			_, err := tx.tx.Exec(tx.ctx, "SELECT pg_sleep(5)")
+		_, err := slow.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+			ptx := tx.(*Tx)
+			_, err := ptx.q.Exec(ptx.ctx, "SELECT pg_sleep(5)")
 			return event("acme", 0, 0), err
 		})
 		wantCode(t, err, gatehouse.EUNAVAILABLE, "timed out")
@@ -144,10 +163,11 @@ func TestChange(t *testing.T) {
 // another tenant's events.
 func TestListEvents(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, pgtest.New(t), Options{})
+	url := pgtest.New(t)
+	stores := map[string]*Store{"acme": create(t, url, "acme", Options{}), "globex": create(t, url, "globex", Options{})}
 	for i, a := range []string{"support.request", "sso.signin", "support.logon", "supportx.other", "support.revoke"} {
 		for _, tenant := range []string{"acme", "globex"} {
-			if _, err := db.Change(ctx, tenant, func(tx *Tx) (*gatehouse.NewEvent, error) {
+			if _, err := stores[tenant].Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
 				return &gatehouse.NewEvent{Actor: "op", Action: a, Target: tenant + "-" + a, Outcome: gatehouse.OutcomeSuccess, Details: map[string]any{"i": i}}, nil
 			}); err != nil {
 				t.Fatal(err)
@@ -157,7 +177,10 @@ func TestListEvents(t *testing.T) {
 	list := func(tenant string, f gatehouse.EventFilter) string {
 		t.Helper()
 		var got []string
-		err := db.ListEvents(ctx, tenant, f, func(ev *gatehouse.Event) error {
+		err := stores[tenant].ListEvents(ctx, f, func(ev *gatehouse.Event) error {
+			if ev.Action == "store.init" {
+				return nil
+			}
 			if !strings.HasPrefix(ev.Target, tenant+"-") {
 				t.Errorf("tenant %s lists %s's event %s", tenant, ev.Target, ev.Action)
 			}
@@ -177,7 +200,7 @@ func TestListEvents(t *testing.T) {
 		{gatehouse.EventFilter{Action: "support.*"}, "support.request support.logon support.revoke"},
 		{gatehouse.EventFilter{Action: "sso.signin"}, "sso.signin"},
 		{gatehouse.EventFilter{Limit: 2}, "supportx.other support.revoke"},
-		{gatehouse.EventFilter{AfterSeq: 3, Action: "support.*"}, "support.revoke"},
+		{gatehouse.EventFilter{AfterSeq: 4, Action: "support.*"}, "support.revoke"},
 		{gatehouse.EventFilter{Since: clock(), Until: clock().Add(time.Second), Actor: "op"}, "support.request sso.signin support.logon supportx.other support.revoke"},
 		{gatehouse.EventFilter{Until: clock()}, ""},
 		{gatehouse.EventFilter{Target: "acme-sso.signin"}, "sso.signin"},

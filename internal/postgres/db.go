@@ -1,28 +1,30 @@
-// Package postgres is the PostgreSQL store, for deployments where several
-// app servers share one database and one database serves many tenants. So
-// far it holds the audit trail's append path: Open with embedded migrations,
-// DB.Change (a change and its audit event in one transaction), and listing
-// and verifying a tenant's chain. The rest of the store is still SQLite's
-// alone (internal/sqlite).
+// Package postgres is the PostgreSQL store: gatehouse.Store over one tenant
+// of a database that several app servers share and that serves many
+// tenants. It holds SQL only, one file per noun; the rules are the core's.
 //
-// Every row belongs to a tenant (tenant_id), and every tenant has its own
+// Every row belongs to a tenant (tenant_id; the empty ID is a database's one on-prem
+// store), every statement names its tenant, and every tenant has its own
 // hash chain, encoded and verified by internal/audit exactly as SQLite's.
+// IDs are per tenant, so a store copied from SQLite keeps the IDs its
+// events mention.
 //
 // # Roles and privileges
 //
 // The schema is created and migrated by an owner role, which Open uses when
 // a migration is due. The application should run as a different role that
-// GrantApplicationRole has given INSERT and SELECT on audit_events (and
-// SELECT, INSERT, UPDATE on audit_heads): it cannot UPDATE, DELETE or
-// TRUNCATE an event, nor, not owning the table, disable the triggers that
-// refuse those for everyone else. The owner can; the chain's hashes, and a
-// head kept elsewhere (gatehouse audit head), are what detect its edits.
+// GrantApplicationRole has given what it needs: it can read and write every
+// table, but can only INSERT and SELECT audit_events, and cannot UPDATE,
+// DELETE or TRUNCATE an event, nor, not owning the table, disable the
+// triggers that refuse those for everyone else. The owner can; the chain's
+// hashes, and a head kept elsewhere (gatehouse audit head), are what detect
+// its edits.
 package postgres
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -36,12 +38,22 @@ import (
 // short, so a wait this long means something is wrong.
 const DefaultStatementTimeout = 30 * time.Second
 
-// Options configure a DB. The zero value is usable.
+// Options configure a Store. The zero value opens the on-prem store.
 type Options struct {
+	// Tenant is the tenant this Store reads and changes; "" is the
+	// database's one on-prem store.
+	Tenant string
 	// Now is the clock; nil means time.Now. Each transaction reads it once.
 	Now func() time.Time
 	// OSUser is recorded in every audit event next to the actor.
 	OSUser string
+	// ReadOnly opens the store for reading only: nothing is migrated and
+	// Change fails.
+	ReadOnly bool
+	// OlderSchema, with ReadOnly, accepts a database of an older schema as
+	// it is, unmigrated; only its audit trail, whose table every schema
+	// shares, may then be read. Without it such a database is refused.
+	OlderSchema bool
 	// StatementTimeout is PostgreSQL's statement_timeout for every
 	// connection; 0 means DefaultStatementTimeout. A statement_timeout
 	// given in the URL's options takes precedence.
@@ -51,19 +63,93 @@ type Options struct {
 	MaxConns int32
 }
 
-// DB is an open PostgreSQL store.
-type DB struct {
-	pool   *pgxpool.Pool
-	now    func() time.Time
-	osUser string
+// Store is one tenant's store in a PostgreSQL database. It is safe for
+// concurrent use.
+type Store struct {
+	pool     *pgxpool.Pool
+	tenant   string
+	now      func() time.Time
+	osUser   string
+	readOnly bool
+	location string
+	// version is the database's schema version when it was opened.
+	version int
 }
 
-// Open connects to the database at url (postgres://… or postgresql://…;
-// TLS and other connection settings come from the URL as libpq reads
-// them), applies pending migrations, and refuses a database whose schema is
-// newer than this binary, without changing it.
-func Open(ctx context.Context, url string, opts Options) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+var (
+	_ gatehouse.Store        = (*Store)(nil)
+	_ gatehouse.Exporter     = (*Store)(nil)
+	_ gatehouse.TenantLister = (*Store)(nil)
+	_ gatehouse.View         = (*View)(nil)
+	_ gatehouse.Tx           = (*Tx)(nil)
+)
+
+// Open opens tenant opts.Tenant of the database at rawURL (postgres://… or
+// postgresql://…; TLS and other connection settings come from the URL as
+// libpq reads them). It applies pending migrations (unless opts.ReadOnly)
+// and refuses, without changing it, a database whose schema is newer than
+// this binary, and a tenant that does not exist: 'gatehouse init' creates
+// one (Create).
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	s, err := connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.tenantExists(ctx)
+	if err == nil && !ok {
+		err = s.noTenant()
+	}
+	if err != nil {
+		s.pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Create opens tenant opts.Tenant, creating it first when it does not
+// exist: its tenants row, its builtin Master role and scope, and what init
+// writes, with init's event as the tenant's event 1, in one transaction.
+// created is false when the tenant existed; then nothing is written. Of
+// several Creates of one tenant at once, one creates it and the others find
+// it, without an error.
+func Create(ctx context.Context, rawURL string, opts Options, init gatehouse.InitFunc) (s *Store, created bool, err error) {
+	if opts.ReadOnly {
+		return nil, false, gatehouse.Errorf(gatehouse.EINTERNAL, "cannot create a tenant in a store opened read-only")
+	}
+	s, err = connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = s.change(ctx, "create the tenant", func(tx *Tx) (*gatehouse.NewEvent, error) {
+		created = false
+		ok, err := tx.insertTenant()
+		if err != nil || !ok {
+			return nil, err
+		}
+		if err := tx.insertBuiltins(); err != nil {
+			return nil, err
+		}
+		ne, err := init(tx)
+		if err != nil {
+			return nil, err
+		}
+		if ne == nil {
+			return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "cannot create the tenant: the initialisation wrote no store.init event")
+		}
+		created = true
+		return ne, nil
+	})
+	if err != nil {
+		s.pool.Close()
+		return nil, false, err
+	}
+	return s, created, nil
+}
+
+// connect opens the pool and checks (and, unless read-only, migrates) the
+// schema.
+func connect(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx's message can quote the URL, password included: not shown.
 		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "invalid PostgreSQL connection URL")
@@ -90,16 +176,80 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	db := &DB{pool: pool, now: now, osUser: opts.OSUser}
-	if err := db.migrate(ctx); err != nil {
+	s := &Store{pool: pool, tenant: opts.Tenant, now: now, osUser: opts.OSUser,
+		readOnly: opts.ReadOnly, location: redactURL(rawURL)}
+	if opts.ReadOnly {
+		err = s.checkReadable(ctx, opts.OlderSchema)
+	} else {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return db, nil
+	return s, nil
+}
+
+// checkReadable reads the schema version of a database opened read-only:
+// newer is refused, older only with olderSchema.
+func (s *Store) checkReadable(ctx context.Context, olderSchema bool) error {
+	v, err := schemaVersion(ctx, s.pool)
+	if err != nil {
+		return classify(err, "read the schema version")
+	}
+	if err := s.checkVersion(v); err != nil {
+		return err
+	}
+	if v == 0 {
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s holds no gatehouse store; run 'gatehouse init'", s.location)
+	}
+	if v < SchemaVersion() && !olderSchema {
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE,
+			"%s has schema version %d, older than this gatehouse's (%d), and a read does not migrate it; run 'gatehouse init' to migrate it",
+			s.location, v, SchemaVersion())
+	}
+	s.version = v
+	return nil
+}
+
+// noTenant is Open's answer for a tenant the database does not have.
+func (s *Store) noTenant() error {
+	if s.tenant == "" {
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the database has no on-prem store; run 'gatehouse init'")
+	}
+	return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "no tenant %q in %s; run 'gatehouse init --tenant ...'", s.tenant, s.location)
 }
 
 // Close closes the connection pool.
-func (db *DB) Close() { db.pool.Close() }
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Location is the URL without its password.
+func (s *Store) Location() string { return s.location }
+
+// Tenant is the tenant this Store reads and changes.
+func (s *Store) Tenant() string { return s.tenant }
+
+// redactURL returns rawURL without a password, in the user information or
+// in the query, for messages.
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "the PostgreSQL database (an invalid URL, not shown)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.User(u.User.Username())
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
 
 // SQLSTATE codes gatehouse acts on.
 const (

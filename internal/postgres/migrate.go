@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/schema"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/jackc/pgx/v5"
@@ -27,18 +28,24 @@ const qSchemaVersion = "SELECT coalesce(max(version), 0) FROM schema_migrations"
 
 // migrate applies the pending migrations, each recorded in
 // schema_migrations, in one transaction: a crash leaves the database as it
-// was or fully migrated. A database newer than this binary is refused
-// before anything is written. When the schema is current it costs one
-// query and writes nothing.
-func (db *DB) migrate(ctx context.Context) error {
-	v, err := db.schemaVersion(ctx, db.pool)
+// was or fully migrated. A migration of a database that had a schema
+// appends a store.migrate event to every tenant's chain in that
+// transaction, as SQLite's does to its one chain. A database newer than
+// this binary is refused before anything is written. When the schema is
+// current it costs one query and writes nothing.
+func (s *Store) migrate(ctx context.Context) error {
+	v, err := schemaVersion(ctx, s.pool)
 	if err != nil {
 		return classify(err, "read the schema version")
 	}
-	if err := checkVersion(v); err != nil || v == SchemaVersion() {
+	if err := s.checkVersion(v); err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	if v == SchemaVersion() {
+		s.version = v
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Another process may be migrating: wait for it, then look again.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
 			return err
@@ -49,11 +56,11 @@ func (db *DB) migrate(ctx context.Context) error {
 			applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		from, err := db.schemaVersion(ctx, tx)
+		from, err := schemaVersion(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if err := checkVersion(from); err != nil {
+		if err := s.checkVersion(from); err != nil {
 			return err
 		}
 		for _, m := range migrations[from:] {
@@ -64,9 +71,47 @@ func (db *DB) migrate(ctx context.Context) error {
 				return err
 			}
 		}
+		if from > 0 && from < SchemaVersion() {
+			return s.recordMigration(ctx, tx, from)
+		}
 		return nil
 	})
-	return classify(err, "migrate the database schema")
+	if err != nil {
+		return classify(err, "migrate the database schema")
+	}
+	s.version = SchemaVersion()
+	return nil
+}
+
+// recordMigration appends store.migrate to the chain of every tenant, in
+// the migration's transaction, each after locking the tenant's head.
+func (s *Store) recordMigration(ctx context.Context, tx pgx.Tx, from int) error {
+	rows, err := tx.Query(ctx, "SELECT tenant_id FROM tenants ORDER BY tenant_id")
+	if err != nil {
+		return err
+	}
+	tenants, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	for _, tenant := range tenants {
+		var head gatehouse.ChainHead
+		if err := tx.QueryRow(ctx, qLockHead, tenant, audit.GenesisHash).Scan(&head.Seq, &head.Hash); err != nil {
+			return err
+		}
+		ne := &gatehouse.NewEvent{
+			Actor:   gatehouse.ActorSystem,
+			Action:  "store.migrate",
+			Target:  "store",
+			Outcome: gatehouse.OutcomeSuccess,
+			Details: map[string]any{"from_version": from, "to_version": SchemaVersion()},
+		}
+		if _, err := appendEvent(ctx, tx, tenant, head, ne, now, s.osUser); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type querier interface {
@@ -75,7 +120,7 @@ type querier interface {
 
 // schemaVersion reads the schema version: 0 for a database gatehouse has
 // never migrated.
-func (db *DB) schemaVersion(ctx context.Context, q querier) (int, error) {
+func schemaVersion(ctx context.Context, q querier) (int, error) {
 	var exists bool
 	if err := q.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil || !exists {
 		return 0, err
@@ -85,11 +130,11 @@ func (db *DB) schemaVersion(ctx context.Context, q querier) (int, error) {
 	return v, err
 }
 
-func checkVersion(v int) error {
+func (s *Store) checkVersion(v int) error {
 	if v > SchemaVersion() {
 		return gatehouse.Errorf(gatehouse.EUNAVAILABLE,
-			"the PostgreSQL database has schema version %d, newer than this gatehouse supports (%d); use a newer gatehouse — the database was not modified",
-			v, SchemaVersion())
+			"the PostgreSQL database %s has schema version %d, newer than this gatehouse supports (%d); use a newer gatehouse — the database was not modified",
+			s.location, v, SchemaVersion())
 	}
 	return nil
 }

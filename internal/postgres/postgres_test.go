@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/jackc/pgx/v5"
@@ -36,20 +37,54 @@ func TestMain(m *testing.M) {
 
 var clock = func() time.Time { return time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC) }
 
-func open(t testing.TB, url string, opts Options) *DB {
+// initTenant is the InitFunc of the tests: the settings 'gatehouse init'
+// writes, and its store.init event.
+func initTenant(tenant string) gatehouse.InitFunc {
+	return func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+		mode := "cloud"
+		if tenant == "" {
+			mode = "onprem"
+		}
+		for k, v := range map[string]string{"mode": mode, "tenant_id": tenant, "created_at": audit.FormatTime(tx.Now())} {
+			if err := tx.SetSetting(k, v); err != nil {
+				return nil, err
+			}
+		}
+		return &gatehouse.NewEvent{Actor: "op", Action: "store.init", Target: "store", Outcome: gatehouse.OutcomeSuccess,
+			Details: map[string]any{"mode": mode, "tenant_id": tenant}}, nil
+	}
+}
+
+// create opens tenant in the database at url, creating it if needed.
+func create(t testing.TB, url, tenant string, opts Options) *Store {
 	t.Helper()
 	if opts.Now == nil {
 		opts.Now = clock
 	}
-	db, err := Open(context.Background(), url, opts)
+	opts.Tenant = tenant
+	s, _, err := Create(context.Background(), url, opts, initTenant(tenant))
+	if err != nil {
+		t.Fatalf("Create(%q): %v", tenant, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// open opens an existing tenant.
+func open(t testing.TB, url string, opts Options) *Store {
+	t.Helper()
+	if opts.Now == nil {
+		opts.Now = clock
+	}
+	s, err := Open(context.Background(), url, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(db.Close)
-	return db
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
-func connect(t testing.TB, url string) *pgx.Conn {
+func dial(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), url)
 	if err != nil {
@@ -68,25 +103,31 @@ func event(tenant string, writer, i int) *gatehouse.NewEvent {
 	}
 }
 
-// runWriters runs writers goroutines, each with its own DB (and so its own
-// connection), appending events events each; writer w's event i goes to
-// tenantOf(w, i). Writer ids start at first.
-func runWriters(url string, first, writers, events int, tenantOf func(w, i int) string) error {
+// runWriters runs writers goroutines, each with its own Store per tenant
+// (and so its own connections), appending events events each; writer w's
+// event i goes to tenantOf(w, i), one of tenants. Writer ids start at
+// first.
+func runWriters(url string, first, writers, events int, tenants []string, tenantOf func(w, i int) string) error {
 	ctx := context.Background()
 	errs := make(chan error, writers)
 	var wg sync.WaitGroup
 	for w := first; w < first+writers; w++ {
 		wg.Go(func() {
-			// Every writer opens a fresh database: the migrations race too.
-			db, err := Open(ctx, url, Options{Now: clock, MaxConns: 1})
-			if err != nil {
-				errs <- fmt.Errorf("writer %d: open: %w", w, err)
-				return
+			// Every writer creates the tenants in a fresh database: the
+			// migrations and the creations race too.
+			stores := map[string]*Store{}
+			for _, tenant := range tenants {
+				s, _, err := Create(ctx, url, Options{Tenant: tenant, Now: clock, MaxConns: 1}, initTenant(tenant))
+				if err != nil {
+					errs <- fmt.Errorf("writer %d: create %s: %w", w, tenant, err)
+					return
+				}
+				defer s.Close()
+				stores[tenant] = s
 			}
-			defer db.Close()
 			for i := range events {
 				tenant := tenantOf(w, i)
-				_, err := db.Change(ctx, tenant, func(tx *Tx) (*gatehouse.NewEvent, error) {
+				_, err := stores[tenant].Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
 					return event(tenant, w, i), nil
 				})
 				if err != nil {
@@ -105,16 +146,24 @@ func runWriters(url string, first, writers, events int, tenantOf func(w, i int) 
 	return errors.Join(all...)
 }
 
-// checkChain checks that tenant's chain holds exactly the events that the
-// writers [0, writers) appended to it, with sequence numbers 1..n, no gap,
-// no duplicate, each event once, and that it verifies.
-func checkChain(t *testing.T, db *DB, tenant string, want map[string]bool) {
+// checkChain checks that tenant's chain holds its store.init event at seq
+// 1 and then exactly the events that the writers [0, writers) appended to
+// it, with sequence numbers 1..n, no gap, no duplicate, each event once,
+// and that it verifies.
+func checkChain(t *testing.T, s *Store, want map[string]bool) {
 	t.Helper()
 	ctx := context.Background()
+	tenant := s.Tenant()
 	var seqs []int64
 	seen := map[string]bool{}
-	err := db.ListEvents(ctx, tenant, gatehouse.EventFilter{}, func(ev *gatehouse.Event) error {
+	err := s.ListEvents(ctx, gatehouse.EventFilter{}, func(ev *gatehouse.Event) error {
 		seqs = append(seqs, ev.Seq)
+		if (ev.Seq == 1) != (ev.Action == "store.init") {
+			t.Errorf("tenant %s: event %d is %s; want store.init as event 1 only", tenant, ev.Seq, ev.Action)
+		}
+		if ev.Action == "store.init" {
+			return nil
+		}
 		var d struct {
 			Tenant    string
 			Writer, I int
@@ -132,8 +181,8 @@ func checkChain(t *testing.T, db *DB, tenant string, want map[string]bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(seqs) != len(want) {
-		t.Errorf("tenant %s: %d events, want %d", tenant, len(seqs), len(want))
+	if len(seqs) != len(want)+1 {
+		t.Errorf("tenant %s: %d events, want %d and store.init", tenant, len(seqs), len(want))
 	}
 	for i, s := range seqs {
 		if s != int64(i+1) {
@@ -150,12 +199,12 @@ func checkChain(t *testing.T, db *DB, tenant string, want map[string]bool) {
 			t.Errorf("tenant %s: holds event %s, which is not its own", tenant, key)
 		}
 	}
-	res, err := db.VerifyChain(ctx, tenant, nil, nil)
+	res, err := s.VerifyChain(ctx, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.OK() || res.Valid != int64(len(want)) || res.Head.Seq != int64(len(want)) {
-		t.Errorf("tenant %s: verify = %+v (fault %+v), want %d valid events", tenant, res, res.Fault, len(want))
+	if n := int64(len(want) + 1); !res.OK() || res.Valid != n || res.Head.Seq != n {
+		t.Errorf("tenant %s: verify = %+v (fault %+v), want %d valid events", tenant, res, res.Fault, n)
 	}
 }
 
@@ -176,26 +225,25 @@ func expected(writers, events int, tenantOf func(w, i int) string, tenant string
 func TestConcurrentWriters(t *testing.T) {
 	url := pgtest.New(t)
 	one := func(w, i int) string { return "acme" }
-	if err := runWriters(url, 0, 16, 50, one); err != nil {
+	if err := runWriters(url, 0, 16, 50, []string{"acme"}, one); err != nil {
 		t.Fatal(err)
 	}
-	checkChain(t, open(t, url, Options{}), "acme", expected(16, 50, one, "acme"))
+	checkChain(t, open(t, url, Options{Tenant: "acme"}), expected(16, 50, one, "acme"))
 }
 
 // The same with two tenants interleaved: each has its own chain, 1..400.
 func TestConcurrentWritersTwoTenants(t *testing.T) {
 	url := pgtest.New(t)
 	two := func(w, i int) string { return []string{"acme", "globex"}[(w+i)%2] }
-	if err := runWriters(url, 0, 16, 50, two); err != nil {
+	if err := runWriters(url, 0, 16, 50, []string{"acme", "globex"}, two); err != nil {
 		t.Fatal(err)
 	}
-	db := open(t, url, Options{})
 	for _, tenant := range []string{"acme", "globex"} {
 		want := expected(16, 50, two, tenant)
 		if len(want) != 400 {
 			t.Fatalf("test bug: %d events for %s", len(want), tenant)
 		}
-		checkChain(t, db, tenant, want)
+		checkChain(t, open(t, url, Options{Tenant: tenant}), want)
 	}
 }
 
@@ -227,7 +275,7 @@ func TestWritersInProcesses(t *testing.T) {
 		t.FailNow()
 	}
 	one := func(w, i int) string { return "acme" }
-	checkChain(t, open(t, url, Options{}), "acme", expected(16, 50, one, "acme"))
+	checkChain(t, open(t, url, Options{Tenant: "acme"}), expected(16, 50, one, "acme"))
 }
 
 func writerProcess(spec string) error {
@@ -241,15 +289,15 @@ func writerProcess(spec string) error {
 	if err := errors.Join(err1, err2, err3); err != nil {
 		return err
 	}
-	return runWriters(f[0], first, writers, events, func(w, i int) string { return f[1] })
+	return runWriters(f[0], first, writers, events, []string{f[1]}, func(w, i int) string { return f[1] })
 }
 
-// appendN appends n events to tenant.
-func appendN(t *testing.T, db *DB, tenant string, n int) {
+// appendN appends n events to s's tenant.
+func appendN(t *testing.T, s *Store, n int) {
 	t.Helper()
 	for i := range n {
-		if _, err := db.Change(context.Background(), tenant, func(tx *Tx) (*gatehouse.NewEvent, error) {
-			return event(tenant, 0, i), nil
+		if _, err := s.Change(context.Background(), func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+			return event(s.Tenant(), 0, i), nil
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -275,13 +323,13 @@ func sqlstate(err error) string {
 // and the event is unchanged.
 func TestAppendOnly(t *testing.T) {
 	url := pgtest.New(t)
-	db := open(t, url, Options{})
-	appendN(t, db, "acme", 3)
-	before, err := db.VerifyChain(context.Background(), "acme", nil, nil)
+	s := create(t, url, "acme", Options{})
+	appendN(t, s, 3)
+	before, err := s.VerifyChain(context.Background(), nil, nil)
 	if err != nil || !before.OK() {
 		t.Fatal(before, err)
 	}
-	conn := connect(t, url)
+	conn := dial(t, url)
 	for _, q := range []string{
 		"UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
 		"DELETE FROM audit_events WHERE seq = 3",
@@ -294,56 +342,113 @@ func TestAppendOnly(t *testing.T) {
 			t.Errorf("%s: error %v, want the append-only refusal", q, err)
 		}
 	}
-	after, err := db.VerifyChain(context.Background(), "acme", nil, nil)
+	after, err := s.VerifyChain(context.Background(), nil, nil)
 	if err != nil || after != before {
 		t.Errorf("after refused edits: %+v, %v; want %+v", after, err, before)
 	}
 }
 
-// The application role (GrantApplicationRole) appends and reads, and is
-// refused UPDATE, DELETE, and disabling the triggers.
+// The application role (GrantApplicationRole) creates a tenant, appends,
+// reads and writes every table but the events', and is refused UPDATE,
+// DELETE, and disabling the triggers.
 func TestApplicationRole(t *testing.T) {
+	ctx := context.Background()
 	url := pgtest.New(t)
-	owner := open(t, url, Options{})
-	conn := connect(t, url)
+	owner := create(t, url, "acme", Options{})
+	conn := dial(t, url)
 	role := fmt.Sprintf("gatehouse_app_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(context.Background(), "CREATE ROLE "+role+" LOGIN"); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		conn.Exec(context.Background(), "DROP OWNED BY "+role)
 		conn.Exec(context.Background(), "DROP ROLE "+role)
 	})
-	if err := owner.GrantApplicationRole(context.Background(), role); err != nil {
+	if err := owner.GrantApplicationRole(ctx, role); err != nil {
 		t.Fatal(err)
 	}
 	appURL := strings.Replace(url, "user=gatehouse_test", "user="+role, 1)
-	app := open(t, appURL, Options{})
-	appendN(t, app, "acme", 3)
-	if res, err := app.VerifyChain(context.Background(), "acme", nil, nil); err != nil || !res.OK() || res.Valid != 3 {
+	app := create(t, appURL, "globex", Options{})
+	appendN(t, app, 3)
+	// Every noun, as the application role.
+	if _, err := app.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+		return event("globex", 0, 0), exerciseAll(tx)
+	}); err != nil {
+		t.Fatalf("a change of every table as the application role: %v", err)
+	}
+	if res, err := app.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != 5 {
 		t.Fatalf("verify as the application role: %+v, %v", res, err)
 	}
-	appConn := connect(t, appURL)
+	appConn := dial(t, appURL)
 	for _, q := range []string{
 		"UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
 		"DELETE FROM audit_events WHERE seq = 3",
 		"TRUNCATE audit_events",
 		"ALTER TABLE audit_events DISABLE TRIGGER USER",
 		"DELETE FROM audit_heads",
+		"DELETE FROM tenants",
+		"DROP TABLE users",
 	} {
-		_, err := appConn.Exec(context.Background(), q)
-		if sqlstate(err) != codeInsufficientPriv {
+		_, err := appConn.Exec(ctx, q)
+		if sqlstate(err) != codeInsufficientPriv && sqlstate(err) != "42501" {
 			t.Errorf("%s as the application role: error %v, want permission denied", q, err)
 		}
 	}
 }
 
+// exerciseAll writes to every table through the Tx and reads it back.
+func exerciseAll(tx gatehouse.Tx) error {
+	now := tx.Now()
+	if err := tx.SetSetting("sso.allow", "true"); err != nil {
+		return err
+	}
+	id, err := tx.InsertUser(gatehouse.UserRow{Name: "ann", Kind: "local", Enabled: true, CreatedVia: "manual", CreatedBy: "op", PasswordHash: "h"})
+	if err != nil {
+		return err
+	}
+	if err := tx.AddRecord("group", "ops"); err != nil {
+		return err
+	}
+	for _, kind := range []string{"role", "scope"} {
+		if _, err := tx.Grant(kind, id, 1); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Revoke("scope", id, 1); err != nil {
+		return err
+	}
+	if _, err := tx.SetExempt(id, true, "op"); err != nil {
+		return err
+	}
+	if err := tx.PutFailureRecord(id, "", gatehouse.FailureRecord{Failures: 1, WindowStart: now}); err != nil {
+		return err
+	}
+	if err := tx.InsertAttempt(gatehouse.SignInAttempt{Time: now, Decision: "refused", Reason: "x"}, id); err != nil {
+		return err
+	}
+	sup, err := tx.InsertUser(gatehouse.UserRow{Name: "vendorsupport", Kind: "support", Enabled: true, CreatedVia: "support.request", CreatedBy: "op"})
+	if err != nil {
+		return err
+	}
+	if err := tx.PutSupportCredential(sup, gatehouse.CredentialRow{PasswordHash: "h", RequestID: "r1", IssuedAt: now, ExpiresAt: now.Add(time.Hour), EnvelopeSHA256: "ab"}); err != nil {
+		return err
+	}
+	if _, err := tx.AddRecipient(gatehouse.Recipient{Kind: "x25519", Recipient: "age1x", Fingerprint: "SHA256:x", AddedAt: now, AddedBy: "op"}); err != nil {
+		return err
+	}
+	u, found, err := tx.UserByID(id)
+	if err != nil || !found || len(u.Roles) != 1 || !u.SSOExempt {
+		return fmt.Errorf("read back %+v, %v, %v", u, found, err)
+	}
+	return nil
+}
+
 // A database migrated by a newer gatehouse is refused, and not changed.
 func TestNewerSchemaRefused(t *testing.T) {
 	url := pgtest.New(t)
-	db := open(t, url, Options{})
-	appendN(t, db, "acme", 2)
-	conn := connect(t, url)
+	s := create(t, url, "acme", Options{})
+	appendN(t, s, 2)
+	conn := dial(t, url)
 	snapshot := func() string {
 		var s string
 		err := conn.QueryRow(context.Background(), `SELECT
@@ -356,12 +461,12 @@ func TestNewerSchemaRefused(t *testing.T) {
 		}
 		return s
 	}
-	if v, err := db.schemaVersion(context.Background(), conn); err != nil || v != SchemaVersion() {
+	if v, err := schemaVersion(context.Background(), conn); err != nil || v != SchemaVersion() {
 		t.Fatalf("schema version %d, %v; want %d", v, err, SchemaVersion())
 	}
 	// Opening a current database writes nothing.
 	current := snapshot()
-	open(t, url, Options{})
+	open(t, url, Options{Tenant: "acme"})
 	if got := snapshot(); got != current {
 		t.Errorf("opening a current database changed it:\n%s\n%s", current, got)
 	}
@@ -370,19 +475,23 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot()
-	_, err := Open(context.Background(), url, Options{})
-	wantCode(t, err, gatehouse.EUNAVAILABLE, fmt.Sprintf("schema version %d, newer than this gatehouse supports (%d)", newer, SchemaVersion()))
+	for _, opts := range []Options{{Tenant: "acme"}, {Tenant: "acme", ReadOnly: true, OlderSchema: true}} {
+		_, err := Open(context.Background(), url, opts)
+		wantCode(t, err, gatehouse.EUNAVAILABLE, fmt.Sprintf("schema version %d, newer than this gatehouse supports (%d)", newer, SchemaVersion()))
+	}
+	_, _, err := Create(context.Background(), url, Options{Tenant: "globex"}, initTenant("globex"))
+	wantCode(t, err, gatehouse.EUNAVAILABLE, "newer than this gatehouse supports")
 	if after := snapshot(); after != before {
 		t.Errorf("the refused open changed the database:\n%s\n%s", before, after)
 	}
 }
 
-// Opening an empty database creates the schema at the current version;
-// concurrent opens (TestConcurrentWriters) migrate it once.
+// Creating a tenant in an empty database creates the schema at the
+// current version; concurrent creates (TestConcurrentWriters) migrate it once.
 func TestMigrateFresh(t *testing.T) {
 	url := pgtest.New(t)
-	open(t, url, Options{})
-	conn := connect(t, url)
+	create(t, url, "acme", Options{})
+	conn := dial(t, url)
 	var n, max int
 	if err := conn.QueryRow(context.Background(), "SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &max); err != nil {
 		t.Fatal(err)
@@ -412,16 +521,16 @@ func TestTamperDetected(t *testing.T) {
 	}{
 		{"Altered", "UPDATE audit_events SET actor = 'mallory' WHERE tenant_id = 'acme' AND seq = 5", 5, "event 5 was altered"},
 		{"Removed", "DELETE FROM audit_events WHERE tenant_id = 'acme' AND seq = 4", 4, "event 4 is missing"},
-		{"Truncated", "DELETE FROM audit_events WHERE tenant_id = 'acme' AND seq = 10", 10, "the chain ends at event 9"},
+		{"Truncated", "DELETE FROM audit_events WHERE tenant_id = 'acme' AND seq = 11", 11, "the chain ends at event 10"},
 		{"BadTime", "UPDATE audit_events SET time = '2026-05-01 12:00:00' WHERE tenant_id = 'acme' AND seq = 7", 7, "event 7's stored time"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := pgtest.New(t)
-			db := open(t, url, Options{})
-			appendN(t, db, "acme", 10)
-			appendN(t, db, "globex", 10)
-			tamper(t, connect(t, url), tc.sql)
-			res, err := db.VerifyChain(ctx, "acme", nil, nil)
+			acme, globex := create(t, url, "acme", Options{}), create(t, url, "globex", Options{})
+			appendN(t, acme, 10)
+			appendN(t, globex, 10)
+			tamper(t, dial(t, url), tc.sql)
+			res, err := acme.VerifyChain(ctx, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -429,7 +538,7 @@ func TestTamperDetected(t *testing.T) {
 				t.Errorf("verify = %+v, fault %+v; want a fault at %d: %q", res, res.Fault, tc.seq, tc.problem)
 			}
 			// The other tenant's chain is untouched and still verifies.
-			if res, err := db.VerifyChain(ctx, "globex", nil, nil); err != nil || !res.OK() || res.Valid != 10 {
+			if res, err := globex.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != 11 {
 				t.Errorf("globex: %+v, %v", res, err)
 			}
 		})
@@ -439,20 +548,18 @@ func TestTamperDetected(t *testing.T) {
 // A head recorded elsewhere must be found with its hash.
 func TestVerifyRecordedHead(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, pgtest.New(t), Options{})
-	appendN(t, db, "acme", 5)
-	head, err := db.Head(ctx, "acme")
-	if err != nil || head.Seq != 5 {
+	s := create(t, pgtest.New(t), "acme", Options{})
+	appendN(t, s, 5)
+	head, err := s.Head(ctx)
+	if err != nil || head.Seq != 6 {
 		t.Fatal(head, err)
 	}
-	if res, err := db.VerifyChain(ctx, "acme", &head, nil); err != nil || !res.OK() {
+	if res, err := s.VerifyChain(ctx, &head, nil); err != nil || !res.OK() {
 		t.Errorf("verify with the true head: %+v, %v", res, err)
 	}
 	forged := gatehouse.ChainHead{Seq: 3, Hash: strings.Repeat("ab", 32)}
-	res, err := db.VerifyChain(ctx, "acme", &forged, nil)
+	res, err := s.VerifyChain(ctx, &forged, nil)
 	if err != nil || res.OK() || res.Fault.Seq != 3 {
 		t.Errorf("verify with a forged head: %+v, %v", res, err)
 	}
-	_, err = db.Head(ctx, "nobody")
-	wantCode(t, err, gatehouse.ECHECKFAILED, "empty")
 }

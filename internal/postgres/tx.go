@@ -8,25 +8,67 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Tx is one change transaction of one tenant, with a fixed clock reading:
-// every row and event it writes carries the same time.
-type Tx struct {
-	tx     pgx.Tx
+// View is one read snapshot of one tenant (gatehouse.View), with a fixed
+// clock reading. Every statement it runs names its tenant as $1: see
+// queryRow, query and exec.
+type View struct {
 	ctx    context.Context
-	db     *DB
+	q      pgx.Tx
 	tenant string
 	now    time.Time
+}
+
+// Now is the time of this transaction.
+func (v *View) Now() time.Time { return v.now }
+
+// Tenant is the tenant this transaction reads and changes.
+func (v *View) Tenant() string { return v.tenant }
+
+// withTenant puts the tenant before args: $1 of every statement.
+func (v *View) withTenant(args []any) []any {
+	return append([]any{v.tenant}, args...)
+}
+
+func (v *View) queryRow(q string, args ...any) pgx.Row {
+	return v.q.QueryRow(v.ctx, q, v.withTenant(args)...)
+}
+
+func (v *View) query(q string, args ...any) (pgx.Rows, error) {
+	return v.q.Query(v.ctx, q, v.withTenant(args)...)
+}
+
+func (v *View) exec(q string, args ...any) (pgconn.CommandTag, error) {
+	return v.q.Exec(v.ctx, q, v.withTenant(args)...)
+}
+
+// Tx is one change transaction of one tenant (gatehouse.Tx): a View that
+// holds the tenant's chain head and can change rows.
+type Tx struct {
+	View
+	s *Store
 	// head is the tenant's chain head, locked for this transaction.
 	head gatehouse.ChainHead
 }
 
-// Now is the time of this transaction.
-func (tx *Tx) Now() time.Time { return tx.now }
-
-// Tenant is the tenant this transaction changes.
-func (tx *Tx) Tenant() string { return tx.tenant }
+// guarded runs a statement that may break a uniqueness rule inside a
+// savepoint: a failed statement aborts a PostgreSQL transaction, but the
+// core may go on after an ECONFLICT (as it can on SQLite), so only the
+// statement is undone.
+func (tx *Tx) guarded(what, q string, args ...any) (pgconn.CommandTag, error) {
+	sp, err := tx.q.Begin(tx.ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, classify(err, what)
+	}
+	tag, err := sp.Exec(tx.ctx, q, tx.withTenant(args)...)
+	if err != nil {
+		_ = sp.Rollback(tx.ctx)
+		return tag, classify(err, what)
+	}
+	return tag, classify(sp.Commit(tx.ctx), what)
+}
 
 // maxAttempts bounds how often Change runs a transaction that fails on a
 // serialisation failure or a deadlock.
@@ -40,9 +82,9 @@ const qLockHead = `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0,
 	ON CONFLICT (tenant_id) DO UPDATE SET seq = audit_heads.seq
 	RETURNING seq, hash`
 
-// Change runs fn in one transaction of tenant and appends the event fn
-// returns in the same transaction, then commits. It has the contract of
-// internal/sqlite's DB.Change:
+// Change runs fn in one transaction of the store's tenant and appends the
+// event fn returns in the same transaction, then commits (see
+// gatehouse.Store):
 //
 //   - fn returns an event and nil: the change and its event commit together;
 //   - fn returns nil and nil: nothing changed; the transaction is rolled back;
@@ -56,14 +98,19 @@ const qLockHead = `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0,
 // transaction again (fn included, so fn must have no effect outside tx), up
 // to maxAttempts times; callers never see one unless it persists. A unique
 // violation is ECONFLICT.
-func (db *DB) Change(ctx context.Context, tenant string, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
-	if tenant == "" {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "a change needs a tenant")
+func (s *Store) Change(ctx context.Context, fn func(tx gatehouse.Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
+	if s.readOnly {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store %s: it was opened read-only", s.location)
 	}
+	return s.change(ctx, "change the store", func(tx *Tx) (*gatehouse.NewEvent, error) { return fn(tx) })
+}
+
+// change is Change with retries, for Change and for Create.
+func (s *Store) change(ctx context.Context, what string, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
 	for attempt := 1; ; attempt++ {
-		ev, err := db.change(ctx, tenant, fn)
+		ev, err := s.changeOnce(ctx, fn)
 		if err == nil || !retryable(err) || attempt == maxAttempts {
-			return ev, classify(err, "change the store")
+			return ev, classify(err, what)
 		}
 		// Back off with jitter, so that the conflicting transactions do
 		// not meet again at once: about 2, 4, 8 … ms, at most ~100 ms.
@@ -71,21 +118,21 @@ func (db *DB) Change(ctx context.Context, tenant string, fn func(tx *Tx) (*gateh
 		d += rand.N(d) + rand.N(10*time.Millisecond)
 		select {
 		case <-ctx.Done():
-			return nil, classify(ctx.Err(), "change the store")
+			return nil, classify(ctx.Err(), what)
 		case <-time.After(d):
 		}
 	}
 }
 
-// change is one attempt of Change.
-func (db *DB) change(ctx context.Context, tenant string, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
-	pgTx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+// changeOnce is one attempt of change.
+func (s *Store) changeOnce(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
+	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return nil, err
 	}
 	defer pgTx.Rollback(context.WithoutCancel(ctx))
-	tx := &Tx{tx: pgTx, ctx: ctx, db: db, tenant: tenant, now: db.now().UTC()}
-	if err := pgTx.QueryRow(ctx, qLockHead, tenant, audit.GenesisHash).Scan(&tx.head.Seq, &tx.head.Hash); err != nil {
+	tx := &Tx{View: View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC()}, s: s}
+	if err := pgTx.QueryRow(ctx, qLockHead, s.tenant, audit.GenesisHash).Scan(&tx.head.Seq, &tx.head.Hash); err != nil {
 		return nil, err
 	}
 	ne, err := fn(tx)
@@ -102,9 +149,15 @@ func (db *DB) change(ctx context.Context, tenant string, fn func(tx *Tx) (*gateh
 	return ev, nil
 }
 
-// view runs fn in a read-only REPEATABLE READ transaction: one consistent
-// snapshot, which does not wait for writers and does not block them.
-func (db *DB) view(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+// View runs fn on one read-only REPEATABLE READ snapshot of the tenant,
+// which does not wait for writers and does not block them.
+func (s *Store) View(ctx context.Context, fn func(v gatehouse.View) error) error {
+	return s.view(ctx, func(v *View) error { return fn(v) })
+}
+
+func (s *Store) view(ctx context.Context, fn func(v *View) error) error {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(pgTx pgx.Tx) error {
+		return fn(&View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC()})
+	})
 	return classify(err, "read the store")
 }

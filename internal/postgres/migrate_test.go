@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// atVersion runs fn with only the first v migrations, as an older
+// gatehouse would have them.
+func atVersion(v int, fn func()) {
+	all := migrations
+	migrations = all[:v]
+	defer func() { migrations = all }()
+	fn()
+}
+
+// A database of schema 1 (audit chains only) migrated to the current
+// schema: every tenant gets a tenants row, its Master role and scope, and
+// one store.migrate event at the end of its chain, which still verifies.
+// A read-only open reads the old schema only when told it may.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.New(t)
+	tenants := []string{"", "acme", "globex"}
+	atVersion(1, func() {
+		for i, tenant := range tenants {
+			s, err := connect(ctx, url, Options{Tenant: tenant, Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range i + 2 {
+				if _, err := s.change(ctx, "append", func(tx *Tx) (*gatehouse.NewEvent, error) { return event(tenant, 0, j), nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Close()
+		}
+	})
+	_, err := Open(ctx, url, Options{Tenant: "acme", ReadOnly: true})
+	wantCode(t, err, gatehouse.EUNAVAILABLE, "has schema version 1, older than this gatehouse's")
+	old, err := Open(ctx, url, Options{Tenant: "acme", ReadOnly: true, OlderSchema: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := old.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != 3 {
+		t.Errorf("the old chain read-only: %+v, %v", res, err)
+	}
+	if info, err := old.Info(ctx); err != nil || info.SchemaVersion != 1 {
+		t.Errorf("Info of the old database: %+v, %v", info, err)
+	}
+	old.Close()
+
+	s := open(t, url, Options{Tenant: "acme"})
+	open(t, url, Options{Tenant: "globex"}) // a second open migrates nothing
+	for i, tenant := range tenants {
+		st := open(t, url, Options{Tenant: tenant})
+		var last gatehouse.Event
+		n := 0
+		if err := st.ListEvents(ctx, gatehouse.EventFilter{}, func(ev *gatehouse.Event) error {
+			n++
+			last = *ev
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]int
+		if err := json.Unmarshal(last.Details, &d); err != nil {
+			t.Fatal(err)
+		}
+		if n != i+3 || last.Seq != int64(i+3) || last.Action != "store.migrate" || last.Actor != gatehouse.ActorSystem ||
+			d["from_version"] != 1 || d["to_version"] != SchemaVersion() {
+			t.Errorf("tenant %q: %d events, the last %+v", tenant, n, last)
+		}
+		if res, err := st.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != int64(i+3) {
+			t.Errorf("tenant %q after the migration: %+v, %v", tenant, res, err)
+		}
+		view(t, st, func(v gatehouse.View) error {
+			rs, err := v.Records("scope")
+			check(t, "scopes of "+tenant, rs, []gatehouse.Record{{Name: "Master", Builtin: true}})
+			return err
+		})
+	}
+	infos := must[[]gatehouse.StoreInfo](t)(s.Tenants(ctx))
+	var ids []string
+	for _, i := range infos {
+		ids = append(ids, i.TenantID)
+	}
+	check(t, "tenants after the migration", ids, tenants)
+}
