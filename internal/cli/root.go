@@ -65,6 +65,7 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 		NewCmdLogin(f),
 		NewCmdConfig(f),
 		NewCmdStore(f),
+		NewCmdTenants(f),
 		NewCmdAudit(f),
 		NewCmdVersion(f),
 	)

@@ -101,3 +101,16 @@ func (s *Store) tenantInfos(ctx context.Context, all bool) ([]gatehouse.StoreInf
 	}
 	return out, err
 }
+
+// ListTenants describes every tenant of the database at rawURL, without
+// opening any one of them ('gatehouse tenants list'). The database is
+// read as it is: nothing is migrated.
+func ListTenants(ctx context.Context, rawURL string, opts Options) ([]gatehouse.StoreInfo, error) {
+	opts.ReadOnly, opts.OlderSchema = true, true
+	s, err := connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Tenants(ctx)
+}

@@ -4,19 +4,43 @@ import (
 	"context"
 
 	"github.com/gatehouse-dev/gatehouse/internal/core"
+	"github.com/gatehouse-dev/gatehouse/internal/postgres"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
+func (o Options) postgres() postgres.Options {
+	return postgres.Options{Tenant: o.Tenant, Now: o.Now, OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema}
+}
+
 func openPostgres(ctx context.Context, url string, o Options) (gatehouse.Store, error) {
-	return nil, gatehouse.Errorf(gatehouse.EINVALID, "PostgreSQL stores are not wired yet")
+	return postgres.Open(ctx, url, o.postgres())
 }
 
 func createPostgres(ctx context.Context, url string, o Options, p core.InitParams) (gatehouse.Store, bool, error) {
-	return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "PostgreSQL stores are not wired yet")
+	return postgres.Create(ctx, url, o.postgres(), core.Init(p, postgres.SchemaVersion()))
 }
 
-func postgresSchemaVersion() int { return 0 }
-
 func copyToPostgres(ctx context.Context, url string, o Options, src gatehouse.Exporter) (gatehouse.Store, error) {
-	return nil, gatehouse.Errorf(gatehouse.EINVALID, "PostgreSQL stores are not wired yet")
+	return postgres.CreateFrom(ctx, url, o.postgres(), src)
+}
+
+func postgresSchemaVersion() int { return postgres.SchemaVersion() }
+
+// ListTenants describes the tenants of the store at location: every
+// tenant of a PostgreSQL database, or the one an SQLite store is.
+func ListTenants(ctx context.Context, location string, o Options) ([]gatehouse.StoreInfo, error) {
+	kind, where, err := Parse(location)
+	if err != nil {
+		return nil, err
+	}
+	if kind == Postgres {
+		return postgres.ListTenants(ctx, where, o.postgres())
+	}
+	o.ReadOnly, o.Tenant = true, ""
+	c, err := Open(ctx, location, o)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Tenants(ctx)
 }

@@ -119,7 +119,8 @@ type View interface {
 	// SSOAccount finds the account bound to an SSO identity.
 	SSOAccount(issuer, subject string) (a AccountRef, found bool, err error)
 	// ListUsers calls fn for each user f selects, oldest first, streaming;
-	// PendingOnly selects PendingCondition's users.
+	// PendingOnly selects PendingCondition's users. fn must not call the
+	// View's other methods (Now excepted): the rows hold the connection.
 	ListUsers(f UserFilter, fn func(u *User) error) error
 	// UserCounts counts accounts for the server summary.
 	UserCounts() (UserCounts, error)
@@ -209,7 +210,8 @@ type Tx interface {
 	// how many it removed.
 	DeleteFailures(userID int64, keep *string) (int64, error)
 
-	// InsertAttempt records an SSO sign-in attempt (userID 0: none).
+	// InsertAttempt records an SSO sign-in attempt (userID 0: none), at
+	// a.Time.
 	InsertAttempt(a SignInAttempt, userID int64) error
 
 	// PutSupportCredential replaces the support account's credential.
