@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -29,10 +30,16 @@ func TestMain(m *testing.M) {
 	// scripts start hundreds of CLI children, which then spend most of the
 	// suite asleep; a report is still printed and still fails the test.
 	os.Setenv("GORACE", childGORACE)
-	testscript.Main(m, map[string]func(){
+	testscript.Main(pgtestM{m}, map[string]func(){
 		"gatehouse": func() { os.Exit(testMain()) },
 	})
 }
+
+// pgtestM runs the tests under pgtest, which stops the PostgreSQL cluster
+// the PostgreSQL runs of the scripts started.
+type pgtestM struct{ m *testing.M }
+
+func (p pgtestM) Run() int { return pgtest.Run(p.m) }
 
 // testMain is Main with two test-only hooks, read from the environment of
 // the script (the production binary reads neither):
@@ -78,8 +85,60 @@ func testMain() int {
 // exit, and a non-zero exit status when a race is found.
 const childGORACE = "atexit_sleep_ms=0 exitcode=66"
 
+// TestScripts runs every end-to-end script against an SQLite store.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
+	testscript.Run(t, scriptParams())
+}
+
+// sqliteOnly marks a script about SQLite files (modes, paths, garbage
+// files, raw SQL on the file, backups): its first lines say so.
+const sqliteOnly = "# store: sqlite"
+
+// TestScriptsPostgres runs every script that is not about SQLite files
+// against a PostgreSQL store: each script gets a fresh database of the
+// test cluster as GATEHOUSE_STORE, and STORE=postgres.
+func TestScriptsPostgres(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "script", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := map[string]string{}
+	var run []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "\n"+sqliteOnly+"\n") || strings.HasPrefix(string(b), sqliteOnly+"\n") {
+			continue
+		}
+		urls[strings.TrimSuffix(filepath.Base(f), ".txtar")] = pgtest.New(t)
+		run = append(run, f)
+	}
+	if len(run) < len(files)/2 {
+		t.Fatalf("only %d of %d scripts run on PostgreSQL", len(run), len(files))
+	}
+	p := scriptParams()
+	p.Dir, p.Files = "", run
+	setup := p.Setup
+	p.Setup = func(env *testscript.Env) error {
+		if err := setup(env); err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(filepath.Base(env.WorkDir), "script-")
+		url, ok := urls[name]
+		if !ok {
+			return fmt.Errorf("no database for script %s", name)
+		}
+		env.Setenv("GATEHOUSE_STORE", url)
+		env.Setenv("STORE", "postgres")
+		return nil
+	}
+	testscript.Run(t, p)
+}
+
+func scriptParams() testscript.Params {
+	return testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
@@ -94,6 +153,7 @@ func TestScripts(t *testing.T) {
 			// The OS user recorded in events is the real uid's name, not $USER.
 			env.Setenv("OSUSER", osUser())
 			env.Setenv("GATEHOUSE_STORE", filepath.Join(env.WorkDir, "state", "gatehouse.db"))
+			env.Setenv("STORE", "sqlite")
 			env.Setenv("GATEHOUSE_TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "gatehouse", "config.yaml"))
 			docs, err := filepath.Abs(filepath.Join("..", "..", "docs"))
 			if err != nil {
@@ -127,7 +187,7 @@ func TestScripts(t *testing.T) {
 			"sum":        cmdSum,
 			"envesc":     cmdEnvEsc,
 		},
-	})
+	}
 }
 
 // sqlexec FILE SQL... runs SQL against a store file directly, as an

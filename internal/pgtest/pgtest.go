@@ -69,7 +69,12 @@ var (
 
 // Main runs the package's tests and then stops the cluster that New started,
 // if any. Call it from TestMain; it does not return.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain that must exit itself (testscript.Main, which
+// runs m in the test process and the CLI in its children): it runs the
+// tests, stops the cluster and returns the exit code.
+func Run(m interface{ Run() int }) int {
 	mainCalled.Store(true)
 	code := m.Run()
 	if shared != nil {
@@ -80,7 +85,7 @@ func Main(m *testing.M) {
 			}
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // New returns the URL of a fresh, empty database on the test binary's
