@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/password"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
+	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
 	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse/store"
@@ -24,8 +25,16 @@ var ctx = context.Background()
 
 // TestStoreSQLite runs the store tests on an SQLite file made by the code
 // path of `gatehouse init`.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func TestStoreSQLite(t *testing.T) {
 	testStore(t, filepath.Join(t.TempDir(), "gatehouse.db"), "")
+}
+
+// TestStorePostgres runs the same body on a real PostgreSQL server, on the
+// database's on-prem store.
+func TestStorePostgres(t *testing.T) {
+	testStore(t, pgtest.New(t), "")
 }
 
 const (
