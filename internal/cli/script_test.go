@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
 	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
+	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -87,11 +89,11 @@ const childGORACE = "atexit_sleep_ms=0 exitcode=66"
 
 // TestScripts runs every end-to-end script against an SQLite store.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, scriptParams())
+	testscript.Run(t, scriptParams("sqlite"))
 }
 
 // sqliteOnly marks a script about SQLite files (modes, paths, garbage
-// files, raw SQL on the file, backups): its first lines say so.
+// files, raw SQL on the file, backups): its first line says so.
 const sqliteOnly = "# store: sqlite"
 
 // TestScriptsPostgres runs every script that is not about SQLite files
@@ -109,7 +111,7 @@ func TestScriptsPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(b), "\n"+sqliteOnly+"\n") || strings.HasPrefix(string(b), sqliteOnly+"\n") {
+		if strings.HasPrefix(string(b), sqliteOnly) {
 			continue
 		}
 		urls[strings.TrimSuffix(filepath.Base(f), ".txtar")] = pgtest.New(t)
@@ -118,7 +120,7 @@ func TestScriptsPostgres(t *testing.T) {
 	if len(run) < len(files)/2 {
 		t.Fatalf("only %d of %d scripts run on PostgreSQL", len(run), len(files))
 	}
-	p := scriptParams()
+	p := scriptParams("postgres")
 	p.Dir, p.Files = "", run
 	setup := p.Setup
 	p.Setup = func(env *testscript.Env) error {
@@ -131,17 +133,24 @@ func TestScriptsPostgres(t *testing.T) {
 			return fmt.Errorf("no database for script %s", name)
 		}
 		env.Setenv("GATEHOUSE_STORE", url)
-		env.Setenv("STORE", "postgres")
 		return nil
 	}
 	testscript.Run(t, p)
 }
 
-func scriptParams() testscript.Params {
+func scriptParams(store string) testscript.Params {
 	return testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
+		// [sqlite] and [postgres]: the kind of store the script runs on.
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "sqlite", "postgres":
+				return cond == store, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		RequireUniqueNames: true,
 		Setup: func(env *testscript.Env) error {
 			// gatehouse refuses to write to a store in a directory that
 			// group or others may write, whatever the umask made $WORK.
@@ -153,7 +162,7 @@ func scriptParams() testscript.Params {
 			// The OS user recorded in events is the real uid's name, not $USER.
 			env.Setenv("OSUSER", osUser())
 			env.Setenv("GATEHOUSE_STORE", filepath.Join(env.WorkDir, "state", "gatehouse.db"))
-			env.Setenv("STORE", "sqlite")
+			env.Setenv("STORE", store)
 			env.Setenv("GATEHOUSE_TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "gatehouse", "config.yaml"))
 			docs, err := filepath.Abs(filepath.Join("..", "..", "docs"))
 			if err != nil {
@@ -186,6 +195,7 @@ func scriptParams() testscript.Params {
 			"logged":     cmdLogged,
 			"sum":        cmdSum,
 			"envesc":     cmdEnvEsc,
+			"pgexec":     cmdPGExec,
 		},
 	}
 }
@@ -313,4 +323,25 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// pgexec SQL runs SQL against the PostgreSQL store $GATEHOUSE_STORE as its
+// superuser, as someone with write access to the database would (the
+// PostgreSQL twin of sqlexec).
+func cmdPGExec(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: pgexec SQL")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, ts.Getenv("GATEHOUSE_STORE"))
+	ts.Check(err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, args[0])
+	if neg {
+		if err == nil {
+			ts.Fatalf("pgexec succeeded unexpectedly")
+		}
+		return
+	}
+	ts.Check(err)
 }
