@@ -4,33 +4,17 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/gatehouse-dev/gatehouse/internal/schema"
+
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/jackc/pgx/v5"
 )
-
-// recordTables are the tables of each kind of record: the records, the
-// links to users and the link's record column. Names come from here only,
-// never from a caller.
-var recordTables = map[string]struct{ table, link, col string }{
-	"role":  {"roles", "user_roles", "role_id"},
-	"scope": {"scopes", "user_scopes", "scope_id"},
-	"group": {"groups", "user_groups", "group_id"},
-	"org":   {"orgs", "user_orgs", "org_id"},
-}
-
-func recordTable(kind string) (table, link, col string, err error) {
-	t, ok := recordTables[kind]
-	if !ok {
-		return "", "", "", gatehouse.Errorf(gatehouse.EINTERNAL, "no kind of record %q", kind)
-	}
-	return t.table, t.link, t.col, nil
-}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // Record finds a record of a kind by name, in any ASCII case.
 func (v *View) Record(kind, name string) (int64, string, bool, error) {
-	table, _, _, err := recordTable(kind)
+	table, _, _, err := schema.RecordTable(kind)
 	if err != nil {
 		return 0, "", false, err
 	}
@@ -46,7 +30,7 @@ func (v *View) Record(kind, name string) (int64, string, bool, error) {
 // Records lists a kind's records by name (ASCII case folded, as SQLite's
 // NOCASE orders them), with their member counts.
 func (v *View) Records(kind string) ([]gatehouse.Record, error) {
-	table, link, col, err := recordTable(kind)
+	table, link, col, err := schema.RecordTable(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +57,7 @@ func (v *View) Records(kind string) ([]gatehouse.Record, error) {
 // AddRecord adds a record of a kind with the tenant's next ID for it; a
 // name taken (in any ASCII case) is ECONFLICT.
 func (tx *Tx) AddRecord(kind, name string) error {
-	table, _, _, err := recordTable(kind)
+	table, _, _, err := schema.RecordTable(kind)
 	if err != nil {
 		return err
 	}
@@ -89,7 +73,7 @@ func (tx *Tx) AddRecord(kind, name string) error {
 
 // Grant links a record to a user; changed is false when it already was.
 func (tx *Tx) Grant(kind string, userID, recordID int64) (bool, error) {
-	_, link, col, err := recordTable(kind)
+	_, link, col, err := schema.RecordTable(kind)
 	if err != nil {
 		return false, err
 	}
@@ -100,7 +84,7 @@ func (tx *Tx) Grant(kind string, userID, recordID int64) (bool, error) {
 // Revoke unlinks a record from a user; changed is false when it was not
 // linked.
 func (tx *Tx) Revoke(kind string, userID, recordID int64) (bool, error) {
-	_, link, col, err := recordTable(kind)
+	_, link, col, err := schema.RecordTable(kind)
 	if err != nil {
 		return false, err
 	}

@@ -4,28 +4,14 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/gatehouse-dev/gatehouse/internal/schema"
+
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
-// recordTables maps each kind of record to its tables.
-var recordTables = map[string]struct{ table, link, col string }{
-	"role":  {"roles", "user_roles", "role_id"},
-	"scope": {"scopes", "user_scopes", "scope_id"},
-	"group": {"groups", "user_groups", "group_id"},
-	"org":   {"orgs", "user_orgs", "org_id"},
-}
-
-func recordTable(kind string) (table, link, col string, err error) {
-	t, ok := recordTables[kind]
-	if !ok {
-		return "", "", "", gatehouse.Errorf(gatehouse.EINTERNAL, "unknown kind of record %q", kind)
-	}
-	return t.table, t.link, t.col, nil
-}
-
 // Record finds a record by name (any case: NOCASE).
 func (tx *Tx) Record(kind, name string) (int64, string, bool, error) {
-	table, _, _, err := recordTable(kind)
+	table, _, _, err := schema.RecordTable(kind)
 	if err != nil {
 		return 0, "", false, err
 	}
@@ -40,7 +26,7 @@ func (tx *Tx) Record(kind, name string) (int64, string, bool, error) {
 
 // Records lists a kind's records by name, with their member counts.
 func (tx *Tx) Records(kind string) ([]gatehouse.Record, error) {
-	table, link, col, err := recordTable(kind)
+	table, link, col, err := schema.RecordTable(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +52,7 @@ func (tx *Tx) Records(kind string) ([]gatehouse.Record, error) {
 
 // AddRecord adds a record of a kind.
 func (tx *Tx) AddRecord(kind, name string) error {
-	table, _, _, err := recordTable(kind)
+	table, _, _, err := schema.RecordTable(kind)
 	if err != nil {
 		return err
 	}
@@ -76,7 +62,7 @@ func (tx *Tx) AddRecord(kind, name string) error {
 
 // Grant links a record to a user.
 func (tx *Tx) Grant(kind string, userID, recordID int64) (bool, error) {
-	_, link, col, err := recordTable(kind)
+	_, link, col, err := schema.RecordTable(kind)
 	if err != nil {
 		return false, err
 	}
@@ -85,7 +71,7 @@ func (tx *Tx) Grant(kind string, userID, recordID int64) (bool, error) {
 
 // Revoke unlinks a record from a user.
 func (tx *Tx) Revoke(kind string, userID, recordID int64) (bool, error) {
-	_, link, col, err := recordTable(kind)
+	_, link, col, err := schema.RecordTable(kind)
 	if err != nil {
 		return false, err
 	}
