@@ -14,7 +14,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gatehouse",
 		Short: "Administer a server's accounts: vendor support access, SSO, pending users, audit",
-		Long: `gatehouse administers a server's accounts against a local SQLite store:
+		Long: `gatehouse administers a server's accounts against its store — a local SQLite
+file, or a PostgreSQL database shared by several servers and tenants:
 vendor support access, SSO sign-in and automatic user creation, the queue of
 users awaiting role assignment, and a tamper-evident audit trail of every
 change and every sign-in.

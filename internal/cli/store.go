@@ -54,8 +54,8 @@ that does not exist, or a database that does not hold this tenant (the
 tenant ID is the source's). The copy is written in one transaction; its
 chain is then verified and its head checked to be an event of the source,
 with the same hash. Both stores record a store.copy event naming the other.
-The target's password is never printed: give it in the URL, a libpq
-service file or PGPASSFILE.`),
+The target's password is never printed nor recorded: keep it out of the URL
+(PGPASSFILE, a libpq service file, or a client certificate).`),
 		Example: `  gatehouse --store /var/lib/gatehouse/gatehouse.db store copy --to postgres://gatehouse@db.internal/gatehouse
   gatehouse --store postgres://gatehouse@db.internal/gatehouse --tenant acme store copy --to acme.db`,
 		Args: noArgs,
@@ -98,6 +98,9 @@ picks one), or the one an SQLite store is. Nothing is written.`),
 		Example: `  gatehouse --store postgres://gatehouse@db.internal/gatehouse tenants list`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.Config().Tenant != "" {
+				return usageError("tenants list lists every tenant of the database: drop --tenant (GATEHOUSE_TENANT)")
+			}
 			p, err := f.Printer()
 			if err != nil {
 				return err

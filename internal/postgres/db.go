@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -159,7 +160,9 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		timeout = DefaultStatementTimeout
 	}
 	rp := cfg.ConnConfig.RuntimeParams
-	if _, ok := rp["statement_timeout"]; !ok {
+	// A statement_timeout in the URL (?statement_timeout=ms, or in
+	// ?options=-c statement_timeout=…) takes precedence.
+	if _, ok := rp["statement_timeout"]; !ok && !strings.Contains(rp["options"], "statement_timeout") {
 		rp["statement_timeout"] = fmt.Sprint(timeout.Milliseconds())
 	}
 	if _, ok := rp["application_name"]; !ok {
@@ -217,7 +220,7 @@ func (s *Store) noTenant() error {
 	if s.tenant == "" {
 		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the database has no on-prem store; run 'gatehouse init'")
 	}
-	return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "no tenant %q in %s; run 'gatehouse init --tenant ...'", s.tenant, s.location)
+	return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "no tenant %q in %s; create it with 'gatehouse init --mode cloud --tenant %s'", s.tenant, s.location, s.tenant)
 }
 
 // Close closes the connection pool.
@@ -244,10 +247,16 @@ func redactURL(rawURL string) string {
 			u.User = url.User(u.User.Username())
 		}
 	}
-	if q := u.Query(); q.Has("password") {
-		q.Del("password")
-		u.RawQuery = q.Encode()
+	// Any parameter that can hold a secret (password, sslpassword, and
+	// whatever else names one) is dropped, not masked: the location goes
+	// into messages and into store.copy events, which are never edited.
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "secret") {
+			q.Del(k)
+		}
 	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -107,7 +108,12 @@ func CreateFrom(ctx context.Context, path string, opts Options, src gatehouse.Ex
 		return nil, err
 	}
 	if err := db.importFrom(ctx, src); err != nil {
+		// Nothing was committed: remove the file made for the copy, so
+		// that a retry finds the path free.
 		db.Close()
+		for _, p := range []string{abs, abs + "-wal", abs + "-shm", abs + "-journal"} {
+			os.Remove(p)
+		}
 		return nil, err
 	}
 	return db, nil
@@ -145,7 +151,20 @@ func (db *DB) importFrom(ctx context.Context, src gatehouse.Exporter) error {
 	err = src.Export(ctx, func(table string, columns []string, row []any) error {
 		st := stmts[table]
 		if st == nil || !slices.Equal(st.columns, columns) {
-			q := "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(columns)-1) + ")"
+			// Table and column names come from the source: each must be
+			// one of this schema's, and is quoted besides.
+			known, err := tableColumns(ctx, sqlTx, table)
+			if err != nil {
+				return err
+			}
+			quoted := make([]string, len(columns))
+			for i, c := range columns {
+				if !known[c] {
+					return gatehouse.Errorf(gatehouse.EINTERNAL, "cannot copy table %s: the source has a column %q this store does not", gatehouse.Clip(table, 64), gatehouse.Clip(c, 64))
+				}
+				quoted[i] = `"` + c + `"`
+			}
+			q := `INSERT INTO "` + table + `" (` + strings.Join(quoted, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(columns)-1) + ")"
 			p, err := sqlTx.PrepareContext(ctx, q)
 			if err != nil {
 				return gatehouse.Wrap(gatehouse.EINTERNAL, err, "cannot copy table %s: %v", table, err)
@@ -165,6 +184,28 @@ func (db *DB) importFrom(ctx context.Context, src gatehouse.Exporter) error {
 		return db.classify(err, "create the store")
 	}
 	return db.classify(sqlTx.Commit(), "commit the copy")
+}
+
+// tableColumns names the columns of one of gatehouse's tables; a table
+// that is not one of them is an error.
+func tableColumns(ctx context.Context, tx *sql.Tx, table string) (map[string]bool, error) {
+	if !slices.Contains(gatehouse.CopyTables, table) {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "cannot copy table %q: not a table of a gatehouse store", gatehouse.Clip(table, 64))
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols[c] = true
+	}
+	return cols, rows.Err()
 }
 
 type stmtFor struct {

@@ -50,12 +50,18 @@ const (
 // postgresql:// URLs are PostgreSQL; an sqlite: URL or anything else is the
 // path of an SQLite file. It returns the path or URL to open.
 func Parse(location string) (Kind, string, error) {
+	lower := strings.ToLower(location)
 	switch {
 	case location == "":
 		return "", "", gatehouse.Errorf(gatehouse.EINVALID, "no store given: use --store, GATEHOUSE_STORE or the configuration file")
-	case strings.HasPrefix(location, "postgres://"), strings.HasPrefix(location, "postgresql://"):
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return Postgres, location, nil
-	case strings.HasPrefix(location, "sqlite:"):
+	case strings.Contains(location, "://") && !strings.HasPrefix(lower, "sqlite:"):
+		// Never a file named "mysql:/…" holding a URL's password in its
+		// path: an unknown scheme is refused, not taken as a path.
+		scheme, _, _ := strings.Cut(location, "://")
+		return "", "", gatehouse.Errorf(gatehouse.EINVALID, "unknown kind of store %q: use a file path, sqlite:PATH or postgres://…", gatehouse.Clip(scheme, 20))
+	case strings.HasPrefix(lower, "sqlite:"):
 		u, err := url.Parse(location)
 		if err != nil {
 			return "", "", gatehouse.Errorf(gatehouse.EINVALID, "invalid store URL: %v", err)
