@@ -165,6 +165,13 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if _, ok := rp["statement_timeout"]; !ok && !strings.Contains(rp["options"], "statement_timeout") {
 		rp["statement_timeout"] = fmt.Sprint(timeout.Milliseconds())
 	}
+	// Every statement is planned for its arguments: a generic plan cached
+	// while a tenant's tables were nearly empty (a sequential scan) was kept
+	// as they grew, and first sign-ins slowed with every account
+	// (docs/performance.md).
+	if _, ok := rp["plan_cache_mode"]; !ok && !strings.Contains(rp["options"], "plan_cache_mode") {
+		rp["plan_cache_mode"] = "force_custom_plan"
+	}
 	if _, ok := rp["application_name"]; !ok {
 		rp["application_name"] = "gatehouse"
 	}
