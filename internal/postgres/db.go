@@ -257,13 +257,16 @@ func redactURL(rawURL string) string {
 	// Any parameter that can hold a secret (password, sslpassword, and
 	// whatever else names one) is dropped, not masked: the location goes
 	// into messages and into store.copy events, which are never edited.
-	q := u.Query()
+	q, dropped := u.Query(), false
 	for k := range q {
 		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "secret") {
 			q.Del(k)
+			dropped = true
 		}
 	}
-	u.RawQuery = q.Encode()
+	if dropped {
+		u.RawQuery = q.Encode()
+	}
 	return u.String()
 }
 

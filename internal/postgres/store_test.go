@@ -777,7 +777,7 @@ func TestOpenAndTenants(t *testing.T) {
 	wantCode(t, err, gatehouse.EUNAVAILABLE, "the database has no on-prem store; run 'gatehouse init'")
 	_, err = Open(ctx, url, Options{Tenant: "acme"})
 	wantCode(t, err, gatehouse.EUNAVAILABLE, `no tenant "acme" in `)
-	wantCode(t, err, gatehouse.EUNAVAILABLE, "run 'gatehouse init --tenant ...'")
+	wantCode(t, err, gatehouse.EUNAVAILABLE, "create it with 'gatehouse init --mode cloud --tenant acme'")
 	_, err = Open(ctx, url, Options{Tenant: "acme", ReadOnly: true})
 	wantCode(t, err, gatehouse.EUNAVAILABLE, `no tenant "acme"`)
 
