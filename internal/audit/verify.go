@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -73,6 +74,56 @@ func (v *Verifier) Reject(seq int64, problem string) bool {
 		v.fail(seq, problem)
 	}
 	return false
+}
+
+// RowError is a stored event row that gatehouse cannot have written: a
+// NULL or non-text field, a sequence number that is not an integer, a time
+// not in TimeLayout. A store's row scanner returns it instead of guessing
+// at the event; Feed reports it as the fault at that row, ListingError as
+// an operational error.
+type RowError struct {
+	// Seq is the row's sequence number, 0 when it has none usable.
+	Seq int64
+	// Problem says what is wrong, naming the event.
+	Problem string
+	// Edited is set when the row's form shows it was edited, not merely
+	// that it cannot be read.
+	Edited bool
+}
+
+func (e *RowError) Error() string { return e.Problem }
+
+// Feed checks the next row of a walk in sequence order: ev as scanned and
+// the scan's error. A *RowError is the fault at its row (one without a
+// sequence number stands after the last one read); any other error is
+// returned. It reports whether the walk should go on.
+func (v *Verifier) Feed(ev *gatehouse.Event, scanErr error) (bool, error) {
+	var bad *RowError
+	switch {
+	case errors.As(scanErr, &bad):
+		seq := bad.Seq
+		if seq == 0 {
+			seq = v.lastSeq + 1
+		}
+		problem := bad.Problem
+		if bad.Edited {
+			problem += ": the row was edited"
+		}
+		return v.Reject(seq, problem), nil
+	case scanErr != nil:
+		return false, scanErr
+	}
+	return v.Add(ev), nil
+}
+
+// ListingError is a scan's error as a listing reports it: a *RowError ends
+// the listing with an operational error that points to verification.
+func ListingError(err error) error {
+	var bad *RowError
+	if errors.As(err, &bad) {
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s: run 'gatehouse audit verify'", bad.Problem)
+	}
+	return err
 }
 
 // inSequence checks that seq is the next sequence number, recording a fault

@@ -59,7 +59,7 @@ func appendEvent(ctx context.Context, q pgx.Tx, tenant string, head gatehouse.Ch
 }
 
 // scanEvent reads one row into ev. A stored time not in audit.TimeLayout is
-// a *badRowError: gatehouse did not write it.
+// an *audit.RowError: gatehouse did not write it.
 func scanEvent(rows pgx.Rows, ev *gatehouse.Event) error {
 	var seq int64
 	var f [9]string
@@ -68,7 +68,7 @@ func scanEvent(rows pgx.Rows, ev *gatehouse.Event) error {
 	}
 	tm, err := audit.ParseTime(f[0])
 	if err != nil {
-		return &badRowError{seq: seq, problem: fmt.Sprintf("event %d's stored time is %v", seq, err)}
+		return &audit.RowError{Seq: seq, Problem: fmt.Sprintf("event %d's stored time is %v", seq, err), Edited: true}
 	}
 	*ev = gatehouse.Event{
 		Seq: seq, Time: tm, Actor: f[1], OSUser: f[2], Action: f[3], Target: f[4],
@@ -77,14 +77,6 @@ func scanEvent(rows pgx.Rows, ev *gatehouse.Event) error {
 	}
 	return nil
 }
-
-// badRowError is a stored event row that gatehouse cannot have written.
-type badRowError struct {
-	seq     int64
-	problem string
-}
-
-func (e *badRowError) Error() string { return e.problem }
 
 // ListEvents calls fn for each of the tenant's events that f selects, in
 // sequence order, streaming rows from one snapshot. With f.Limit it yields
@@ -134,12 +126,7 @@ func (s *Store) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func
 		defer rows.Close()
 		var ev gatehouse.Event
 		for rows.Next() {
-			err := scanEvent(rows, &ev)
-			var bad *badRowError
-			if errors.As(err, &bad) {
-				return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s: run 'gatehouse audit verify'", bad.problem)
-			}
-			if err != nil {
+			if err := audit.ListingError(scanEvent(rows, &ev)); err != nil {
 				return err
 			}
 			if err := fn(&ev); err != nil {
@@ -199,16 +186,11 @@ func (s *Store) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, prog
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
 			}
-			err := scanEvent(rows, &ev)
-			var bad *badRowError
-			if errors.As(err, &bad) {
-				ver.Reject(bad.seq, bad.problem+": the row was edited")
-				break
-			}
+			more, err := ver.Feed(&ev, scanEvent(rows, &ev))
 			if err != nil {
 				return err
 			}
-			if !ver.Add(&ev) {
+			if !more {
 				break
 			}
 		}

@@ -46,20 +46,8 @@ const eventColumns = "seq, time, actor, os_user, action, target, outcome, detail
 // eventFields names the text columns of eventColumns after seq, in order.
 var eventFields = [...]string{"time", "actor", "os_user", "action", "target", "outcome", "details", "prev_hash", "hash"}
 
-// badRowError is a stored event row that gatehouse cannot have written: a
-// NULL field, a sequence number that is not an integer, or a time not in
-// audit.TimeLayout. Verification reports it as the fault at that row.
-type badRowError struct {
-	seq int64 // 0 when the row has no usable sequence number
-	// problem says what is wrong, naming the event; edited, when set, is
-	// the conclusion verification draws from it.
-	problem, edited string
-}
-
-func (e *badRowError) Error() string { return e.problem }
-
 // scanEvent reads one row into ev. A row that gatehouse did not write is a
-// *badRowError, never a guess: ev is reused from row to row, and a field
+// *audit.RowError, never a guess: ev is reused from row to row, and a field
 // kept from the previous row would make a forged row pass its hash check.
 func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
 	var seq any
@@ -74,7 +62,7 @@ func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
 	}
 	n, ok := seq.(int64)
 	if !ok {
-		return &badRowError{problem: "a row of the audit trail has no integer sequence number"}
+		return &audit.RowError{Problem: "a row of the audit trail has no integer sequence number"}
 	}
 	var f [len(eventFields)]string
 	for i, v := range raw {
@@ -82,15 +70,15 @@ func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
 		case string:
 			f[i] = v
 		case nil:
-			return &badRowError{seq: n, problem: fmt.Sprintf("event %d cannot be read: its %s is NULL", n, eventFields[i])}
+			return &audit.RowError{Seq: n, Problem: fmt.Sprintf("event %d cannot be read: its %s is NULL", n, eventFields[i])}
 		default:
-			return &badRowError{seq: n, problem: fmt.Sprintf("event %d's %s is stored as %s, not text", n, eventFields[i], storageClass(v)),
-				edited: "the row was edited"}
+			return &audit.RowError{Seq: n, Problem: fmt.Sprintf("event %d's %s is stored as %s, not text", n, eventFields[i], storageClass(v)),
+				Edited: true}
 		}
 	}
 	tm, err := audit.ParseTime(f[0])
 	if err != nil {
-		return &badRowError{seq: n, problem: fmt.Sprintf("event %d's stored time is %v", n, err), edited: "the row was edited"}
+		return &audit.RowError{Seq: n, Problem: fmt.Sprintf("event %d's stored time is %v", n, err), Edited: true}
 	}
 	*ev = gatehouse.Event{
 		Seq: n, Time: tm, Actor: f[1], OSUser: f[2], Action: f[3], Target: f[4],
@@ -111,17 +99,6 @@ func storageClass(v any) string {
 		return "a REAL"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// scanListedEvent is scanEvent for listing: a bad row ends the listing
-// with an operational error that points to verification.
-func scanListedEvent(rows *sql.Rows, ev *gatehouse.Event) error {
-	err := scanEvent(rows, ev)
-	var bad *badRowError
-	if errors.As(err, &bad) {
-		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "%s: run 'gatehouse audit verify'", bad.problem)
-	}
-	return err
 }
 
 // ListEvents calls fn for each event that f selects, in sequence order,
@@ -171,7 +148,7 @@ func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(e
 		defer rows.Close()
 		var ev gatehouse.Event
 		for rows.Next() {
-			if err := scanListedEvent(rows, &ev); err != nil {
+			if err := audit.ListingError(scanEvent(rows, &ev)); err != nil {
 				return err
 			}
 			if err := fn(&ev); err != nil {
@@ -218,26 +195,11 @@ func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progre
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
 			}
-			err := scanEvent(rows, &ev)
-			var bad *badRowError
-			if errors.As(err, &bad) {
-				// The row is reported where it stands in the chain; one
-				// without a sequence number stands after the last one read.
-				seq := bad.seq
-				if seq == 0 {
-					seq = ev.Seq + 1
-				}
-				problem := bad.problem
-				if bad.edited != "" {
-					problem += ": " + bad.edited
-				}
-				v.Reject(seq, problem)
-				break
-			}
+			more, err := v.Feed(&ev, scanEvent(rows, &ev))
 			if err != nil {
 				return err
 			}
-			if !v.Add(&ev) {
+			if !more {
 				break
 			}
 		}
