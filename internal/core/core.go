@@ -10,6 +10,7 @@ package core
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -65,7 +66,7 @@ type change struct {
 // stored name of the admin authorised in this transaction when actor is a
 // spelling of it, else actor as given.
 func (t *change) recordedActor(actor string) string {
-	if t.admin != "" && equalFold(actor, t.admin) {
+	if t.admin != "" && strings.EqualFold(actor, t.admin) {
 		return t.admin
 	}
 	return actor

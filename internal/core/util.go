@@ -1,13 +1,10 @@
 package core
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 )
-
-func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
 
 // detailTime is a time as events' details show it: RFC 3339, whole seconds.
 func detailTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
