@@ -21,8 +21,7 @@ func benchStore(b *testing.B) *sqlite.DB {
 
 func appendEvents(b *testing.B, db *sqlite.DB, n int) {
 	for i := range n {
-		if _, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
-			_ = gtx
+		if _, err := db.Change(ctx, func(gatehouse.Tx) (*gatehouse.NewEvent, error) {
 			return &gatehouse.NewEvent{Actor: "bench", Action: "bench.append", Target: "t",
 				Outcome: gatehouse.OutcomeSuccess, Details: map[string]any{"i": i}}, nil
 		}); err != nil {

@@ -157,8 +157,7 @@ func TestConcurrentChanges(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
-				_ = gtx
+			_, err := db.Change(ctx, func(gatehouse.Tx) (*gatehouse.NewEvent, error) {
 				return &gatehouse.NewEvent{Action: "test.change", Target: "t", Outcome: gatehouse.OutcomeSuccess,
 					Details: map[string]any{"i": i}}, nil
 			})
@@ -223,8 +222,7 @@ func TestAppendOnly(t *testing.T) {
 func TestListEventsFilter(t *testing.T) {
 	db, _ := newStore(t)
 	for _, a := range []string{"support.request", "support.rotate", "supportx.other", "sso.allow"} {
-		if _, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
-			_ = gtx
+		if _, err := db.Change(ctx, func(gatehouse.Tx) (*gatehouse.NewEvent, error) {
 			return &gatehouse.NewEvent{Action: a, Target: "t", Outcome: gatehouse.OutcomeSuccess}, nil
 		}); err != nil {
 			t.Fatal(err)

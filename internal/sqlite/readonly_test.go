@@ -31,8 +31,7 @@ func TestOpenReadOnly(t *testing.T) {
 		if err != nil || !res.OK() || res.Valid != 1 {
 			t.Fatalf("verify = %+v, %v", res, err)
 		}
-		if _, err := db.Change(ctx, func(gtx gatehouse.Tx) (*gatehouse.NewEvent, error) {
-			_ = gtx
+		if _, err := db.Change(ctx, func(gatehouse.Tx) (*gatehouse.NewEvent, error) {
 			return &gatehouse.NewEvent{Action: "test.change", Target: "t", Outcome: gatehouse.OutcomeSuccess}, nil
 		}); err == nil {
 			t.Error("Change succeeded on a read-only store")
