@@ -8,7 +8,7 @@ TOOLS    := $(CURDIR)/bin/tools
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test lint docs bench fuzz install demo clean
+.PHONY: all build test lint idp-deps docs bench fuzz install demo clean
 
 all: build
 
@@ -28,9 +28,18 @@ lint: $(STATICCHECK)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+# The real OpenID provider of the end-to-end SSO tests (internal/idptest):
+# its npm packages exactly as package-lock.json pins them, installed again
+# only when the lock file is newer than the install.
+IDP_DIR := internal/idptest/provider
+idp-deps: $(IDP_DIR)/node_modules/.package-lock.json
+
+$(IDP_DIR)/node_modules/.package-lock.json: $(IDP_DIR)/package-lock.json
+	cd $(IDP_DIR) && npm ci --no-audit --no-fund
+
 # vet, staticcheck, then every test (unit, end-to-end scripts, docs
 # staleness) with the race detector.
-test: lint
+test: lint idp-deps
 	$(GO) test -race -count=1 ./...
 
 # Regenerate the command reference and man pages from the cobra tree.
