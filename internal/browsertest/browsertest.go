@@ -356,3 +356,20 @@ func (b *tailBuffer) String() string {
 	defer b.mu.Unlock()
 	return string(b.buf)
 }
+
+// SignInOnce is SignIn in a browser of its own, started here and stopped
+// before it returns: for a program that a command under test starts as its
+// $BROWSER, where there is no testing.TB.
+func SignInOnce(ctx context.Context, startURL, login, password, doneURLPrefix string) (finalURL, pageText string, err error) {
+	p, err := start()
+	if err != nil {
+		return "", "", fmt.Errorf("browsertest: %v", err)
+	}
+	defer p.stop()
+	tab, cancel := chromedp.NewContext(p.ctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	if err := chromedp.Do(tab); err != nil { // creates the tab, for as long as tab lives
+		return "", "", fmt.Errorf("browsertest: open a tab: %v", err)
+	}
+	return (&Browser{tab: tab}).SignIn(ctx, startURL, login, password, doneURLPrefix)
+}

@@ -17,7 +17,8 @@ import (
 )
 
 // Core is the application over one open store. It is safe for concurrent
-// use: all of its state is in the store.
+// use: all of its state is in the store, but for the cache of the identity
+// provider's keys (verifierCache).
 type Core struct {
 	store gatehouse.Store
 	now   func() time.Time
@@ -30,6 +31,8 @@ type Core struct {
 	// LockTimeout bounds the wait for another support request or rotation;
 	// 0 means two minutes.
 	LockTimeout time.Duration
+
+	verifiers verifierCache
 }
 
 // Options configure a Core.

@@ -10,6 +10,7 @@ package core
 // A credential changed between the two reads is judged on the new state.
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/gatehouse-dev/gatehouse/internal/password"
@@ -21,33 +22,64 @@ import (
 // write serialisation, so concurrent first sign-ins of one identity create
 // exactly one account, and every caller gets a success.
 func (c *Core) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.SignInResult, error) {
+	// Only the gate's own verification makes an identity verified.
+	id.Verified = false
 	if err := id.Validate(); err != nil {
 		return gatehouse.SignInResult{}, err
 	}
+	return c.signIn(ctx, id, nil)
+}
+
+// signIn decides and records the sign-in of id. ev is nil for an asserted
+// identity, else the evidence of the ID token it came from; a token that
+// failed verification (ev.detail) is refused with token_invalid before
+// anything else is looked at.
+func (c *Core) signIn(ctx context.Context, id gatehouse.Identity, ev *tokenEvidence) (gatehouse.SignInResult, error) {
 	var res gatehouse.SignInResult
 	_, err := c.update(ctx, func(t *change) (*gatehouse.NewEvent, error) {
-		s, err := ssoFlags(t)
-		if err != nil {
-			return nil, err
-		}
-		facts := gatehouse.SignInFacts{Settings: s}
-		acct, found, err := t.SSOAccount(id.Issuer, id.Subject)
-		if err != nil {
-			return nil, err
-		}
-		facts.AccountExists, facts.AccountEnabled = found, acct.Enabled
-		if !found && id.Email != "" {
-			if facts.EmailTaken, err = t.EmailOrNameTaken(id.Email); err != nil {
+		if ev != nil && ev.policy != "" {
+			// The token was verified on a snapshot: decide only if the
+			// policy it was verified against is still the policy.
+			cur, _, err := t.Setting(settingIdP)
+			if err != nil {
 				return nil, err
 			}
-			if !facts.EmailTaken {
-				if facts.NameConfusable, err = t.SkeletonTaken(gatehouse.NameSkeleton(id.Email)); err != nil {
-					return nil, err
-				}
+			if cur != ev.policy {
+				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the identity provider settings changed while the token was verified; sign in again")
 			}
 		}
-		reason := gatehouse.DecideSignIn(&id, &facts)
-		res = gatehouse.SignInResult{Reason: reason, Time: t.Now()}
+		var reason gatehouse.SignInReason
+		var acct gatehouse.AccountRef
+		if ev != nil && ev.detail != "" {
+			reason = gatehouse.ReasonTokenInvalid
+		} else {
+			s, err := ssoFlags(t)
+			if err != nil {
+				return nil, err
+			}
+			facts := gatehouse.SignInFacts{Settings: s}
+			var found bool
+			acct, found, err = t.SSOAccount(id.Issuer, id.Subject)
+			if err != nil {
+				return nil, err
+			}
+			facts.AccountExists, facts.AccountEnabled = found, acct.Enabled
+			if !found && id.Email != "" {
+				if facts.EmailTaken, err = t.EmailOrNameTaken(id.Email); err != nil {
+					return nil, err
+				}
+				if !facts.EmailTaken {
+					if facts.NameConfusable, err = t.SkeletonTaken(gatehouse.NameSkeleton(id.Email)); err != nil {
+						return nil, err
+					}
+				}
+			}
+			reason = gatehouse.DecideSignIn(&id, &facts)
+		}
+		res = gatehouse.SignInResult{Reason: reason, Time: t.Now(), Verified: id.Verified}
+		if ev != nil {
+			res.Detail = ev.detail
+		}
 		action, outcome := "signin.denied", gatehouse.OutcomeDenied
 		userID, name := acct.ID, acct.Name
 		switch reason {
@@ -59,6 +91,7 @@ func (c *Core) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sig
 		case gatehouse.AccountCreated:
 			res.Decision, action, outcome = "created", "user.auto_create", gatehouse.OutcomeSuccess
 			name = id.Email
+			var err error
 			if userID, err = t.InsertUser(gatehouse.UserRow{Name: name, Kind: "sso", Email: id.Email, Enabled: true,
 				CreatedVia: "auto", CreatedBy: id.Issuer, LastSignInBy: "sso", SSOIssuer: id.Issuer, SSOSubject: id.Subject,
 				NameSkeleton: gatehouse.NameSkeleton(name)}); err != nil {
@@ -70,20 +103,36 @@ func (c *Core) SignIn(ctx context.Context, id gatehouse.Identity) (gatehouse.Sig
 		if res.Allowed() {
 			res.User, res.UserID = name, userID
 		}
-		if err := t.InsertAttempt(gatehouse.SignInAttempt{Time: t.Now(), Identity: id, Decision: res.Decision, Reason: string(reason)}, userID); err != nil {
+		if err := t.InsertAttempt(gatehouse.SignInAttempt{Time: t.Now(), Identity: id, Decision: res.Decision,
+			Reason: string(reason), Detail: res.Detail}, userID); err != nil {
 			return nil, err
 		}
 		actor := id.Email
 		if actor == "" {
 			actor = id.Subject
 		}
-		details := map[string]any{"issuer": id.Issuer, "subject": id.Subject, "email": id.Email, "reason": string(reason)}
+		details := map[string]any{"issuer": id.Issuer, "subject": id.Subject, "email": id.Email, "reason": string(reason),
+			"verified": id.Verified}
 		if res.Allowed() {
 			details["user_id"] = userID
 		}
+		if ev != nil {
+			details["token_sha256"] = ev.hash
+			if ev.detail != "" {
+				// Nothing a refused token says is proven: its claims are
+				// kept apart, and the event names no actor from them.
+				details["detail"], details["unverified_claims"] = ev.detail, ev.claims
+				actor = "anonymous"
+			} else {
+				details["claims"] = ev.claims
+			}
+		}
+		if actor == "" {
+			actor = "anonymous"
+		}
 		target := name
 		if target == "" {
-			target = actor
+			target = cmp.Or(id.Email, id.Subject, "sso")
 		}
 		return &gatehouse.NewEvent{Actor: actor, Action: action, Target: target, Outcome: outcome, Details: details}, nil
 	})

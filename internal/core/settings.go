@@ -90,6 +90,9 @@ func ssoSettings(v gatehouse.View) (gatehouse.SSOSettings, error) {
 	if err != nil {
 		return s, err
 	}
+	if s.Verification, err = verification(v, s.Issuer); err != nil {
+		return s, err
+	}
 	ex, err := v.ExemptUsers()
 	s.Exempt = []string{}
 	for _, u := range ex {

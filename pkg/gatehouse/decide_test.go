@@ -375,7 +375,8 @@ func TestEveryReasonIsDecided(t *testing.T) {
 		gatehouse.ReasonUnverified: "", gatehouse.ReasonConflict: "", gatehouse.ReasonConfusable: "",
 		gatehouse.ReasonSSORequired: "", gatehouse.ReasonBadPassword: "", gatehouse.ReasonNoSuchUser: "",
 		gatehouse.ReasonNoPassword: "", gatehouse.ReasonNotLocalUser: "",
-		gatehouse.ReasonLocked: "the gate's throttling adds it (internal/core), no decision function returns it",
+		gatehouse.ReasonLocked:       "the gate's throttling adds it (internal/core), no decision function returns it",
+		gatehouse.ReasonTokenInvalid: "the gate's token verification (internal/oidc) gives it before any decision; internal/core's token tests cover each detail",
 	}
 	logon := map[gatehouse.LogonReason]string{
 		gatehouse.LogonOK: "", gatehouse.LogonNoAccount: "", gatehouse.LogonAccountDisabled: "",

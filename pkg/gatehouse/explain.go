@@ -11,6 +11,7 @@ type SignInAttempt struct {
 	Identity
 	Decision string `json:"decision"`
 	Reason   string `json:"reason"`
+	Detail   string `json:"detail,omitempty"`
 }
 
 // ExplainFacts are what 'sso explain' answers from: the recorded attempts
@@ -77,6 +78,19 @@ func Explain(f ExplainFacts) Explanation {
 	} else {
 		add("authenticated_with_idp", true, false, fmt.Sprintf("last sign-in at %s from issuer %s", when(), last.Issuer), "")
 	}
+	// Did gatehouse verify the identity provider's token itself?
+	var token TokenDetail
+	switch {
+	case last == nil:
+	case last.Reason == string(ReasonTokenInvalid):
+		token, _ = TokenDetailOf(last.Detail)
+		add("token_verified", false, false, fmt.Sprintf("the ID token was refused (%s): %s (%s)", last.Detail, ifElse(token.Meaning != "", token.Meaning, "unknown check"), when()), token.Fix)
+	case last.Verified:
+		add("token_verified", true, false, "gatehouse verified the identity provider's ID token (signature, issuer, audience, times, nonce, policy)", "")
+	default:
+		add("token_verified", false, true, "verified: false: the caller asserted this identity (sso signin without --id-token, or a server verifying tokens itself); gatehouse did not check a token", "")
+	}
+	failedToken := func(check string) bool { return token.Troubleshooting == check }
 	add("sso_allowed", s.Allow && !failedAt(ReasonNotAllowed), false,
 		map[bool]string{true: "users may sign in with the identity provider", false: "SSO is not allowed"}[s.Allow]+
 			ifFailed(failedAt(ReasonNotAllowed), "; it was not allowed at "+when()),
@@ -88,8 +102,8 @@ func Explain(f ExplainFacts) Explanation {
 	add("user_in_idp", !failedAt(ReasonNotInIdP), last == nil,
 		ifElse(failedAt(ReasonNotInIdP), "the identity provider said the user does not exist there ("+when()+")", "the identity provider knows the user"),
 		"create the user at the identity provider")
-	add("authentication_completed", !failedAt(ReasonIncomplete), last == nil,
-		ifElse(failedAt(ReasonIncomplete), "authentication did not complete ("+when()+")", "authentication completed"),
+	add("authentication_completed", !failedAt(ReasonIncomplete) && !failedToken("authentication_completed"), last == nil,
+		ifElse(failedAt(ReasonIncomplete) || failedToken("authentication_completed"), "authentication did not complete as required ("+when()+")", "authentication completed"),
 		"have the user finish signing in (MFA, consent) at the identity provider")
 	if failedAt(ReasonIssuer) {
 		add("issuer", false, false, "the sign-in came from issuer "+last.Issuer+", not the configured "+s.Issuer, "gatehouse sso idp set --issuer URL, or sign in through the configured provider")
@@ -108,8 +122,8 @@ func Explain(f ExplainFacts) Explanation {
 	}
 
 	// "An MSP user can log in but does not appear under Users."
-	add("sign_in_fresh", !failedAt(ReasonExpired), last == nil,
-		ifElse(failedAt(ReasonExpired), "the sign-in was expired or satisfied by cached credentials from a previous session ("+when()+")", "the sign-in was current"),
+	add("sign_in_fresh", !failedAt(ReasonExpired) && !failedToken("sign_in_fresh"), last == nil,
+		ifElse(failedAt(ReasonExpired) || failedToken("sign_in_fresh"), "the sign-in was expired or satisfied by cached credentials from a previous session ("+when()+")", "the sign-in was current"),
 		"sign out and sign in again, fully, through the identity provider")
 	if f.User != nil {
 		u := f.User

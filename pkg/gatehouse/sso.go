@@ -26,6 +26,72 @@ type SSOSettings struct {
 	Issuer string `json:"issuer"`
 	// Exempt lists the users who keep local login while Require is on.
 	Exempt []string `json:"exempt"`
+	// Verification is how the gate verifies the identity provider's ID
+	// tokens; nil while it is not configured ('sso idp set --client-id'):
+	// then only asserted identities (the flag form) can sign in.
+	Verification *TokenVerification `json:"token_verification"`
+}
+
+// TokenVerification is the identity provider's token policy: whose ID
+// tokens the gate accepts and on which keys (see docs/sso-and-provisioning.md).
+type TokenVerification struct {
+	// ClientID must be among a token's audiences.
+	ClientID string `json:"client_id"`
+	// KeySource is KeysDiscovery or KeysFile.
+	KeySource string `json:"key_source"`
+	// Keys are the imported keys (KeysFile): public keys only.
+	Keys []IdPKey `json:"keys,omitempty"`
+	// Algorithms is the signature algorithm allow-list.
+	Algorithms []string `json:"algorithms"`
+	// ClockSkew is the leeway for exp, nbf, iat and auth_time.
+	ClockSkew Duration `json:"clock_skew"`
+	// MaxAge, when set, is how long ago the user may have authenticated
+	// (auth_time); a token without auth_time is then refused.
+	MaxAge Duration `json:"max_age"`
+	// RequireACR: a token's acr must be one of these (when set).
+	RequireACR []string `json:"require_acr"`
+	// RequireAMR: a token's amr must hold every one of these (when set).
+	RequireAMR []string `json:"require_amr"`
+	// TestedAt is when 'sso test' last verified the whole flow for this
+	// issuer and client; nil: never.
+	TestedAt *time.Time `json:"tested_at"`
+}
+
+// The key sources of TokenVerification.
+const (
+	// KeysDiscovery: keys from the issuer's discovery document and JWKS,
+	// fetched and cached by the process that verifies.
+	KeysDiscovery = "discovery"
+	// KeysFile: a JWK Set imported into the store, for air-gapped servers.
+	KeysFile = "jwks_file"
+)
+
+// IdPKey describes one imported public key.
+type IdPKey struct {
+	KeyID      string `json:"kid"`
+	Type       string `json:"kty"`
+	Algorithm  string `json:"alg,omitempty"`
+	Thumbprint string `json:"thumbprint"` // RFC 7638, SHA-256, base64url
+}
+
+// IdPChange changes the identity provider's settings: a nil field is left
+// as it is.
+type IdPChange struct {
+	Issuer     *string
+	ClientID   *string
+	Discovery  bool   // key source: discovery
+	JWKS       []byte // key source: this JWK Set (imported; re-run to rotate)
+	Algorithms []string
+	ClockSkew  *time.Duration
+	MaxAge     *time.Duration
+	RequireACR *[]string
+	RequireAMR *[]string
+}
+
+// IsZero reports whether the change changes nothing.
+func (c *IdPChange) IsZero() bool {
+	return c.Issuer == nil && c.ClientID == nil && !c.Discovery && c.JWKS == nil && c.Algorithms == nil &&
+		c.ClockSkew == nil && c.MaxAge == nil && c.RequireACR == nil && c.RequireAMR == nil
 }
 
 // Identity is what the identity provider asserted about a user who
@@ -42,6 +108,10 @@ type Identity struct {
 	// AuthExpired: the authentication is stale — expired, or satisfied by
 	// cached credentials of an earlier session.
 	AuthExpired bool `json:"auth_expired"`
+	// Verified: the gate verified the identity provider's ID token itself.
+	// False for an identity a caller asserted (Gate.SignIn), whatever the
+	// caller sets.
+	Verified bool `json:"verified"`
 }
 
 // Validate checks the identity's fields and normalises its email. A
@@ -151,6 +221,9 @@ const (
 	ReasonNotLocalUser SignInReason = "not_a_local_account"
 	// ReasonLocked: too many wrong passwords; the password was not judged.
 	ReasonLocked SignInReason = "account_locked"
+	// ReasonTokenInvalid: the ID token failed verification; the result's
+	// Detail says which check (TokenDetails).
+	ReasonTokenInvalid SignInReason = "token_invalid"
 )
 
 // SignInFacts is what the store knows when a sign-in is decided.
@@ -203,9 +276,13 @@ func DecideSignIn(id *Identity, f *SignInFacts) SignInReason {
 type SignInResult struct {
 	Decision string       `json:"decision"` // signed_in, created or refused
 	Reason   SignInReason `json:"reason"`
-	User     string       `json:"user,omitempty"`
-	UserID   int64        `json:"user_id,omitempty"`
-	Time     time.Time    `json:"time"`
+	// Detail names the failed check of a token_invalid refusal.
+	Detail string `json:"detail,omitempty"`
+	// Verified: the identity came from an ID token the gate verified.
+	Verified bool      `json:"verified"`
+	User     string    `json:"user,omitempty"`
+	UserID   int64     `json:"user_id,omitempty"`
+	Time     time.Time `json:"time"`
 }
 
 // Allowed reports whether the user is signed in.
