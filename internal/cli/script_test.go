@@ -169,6 +169,8 @@ func scriptParams(store string) testscript.Params {
 				return err
 			}
 			env.Setenv("DOCS", docs)
+			// internal/oidc's known-answer keys and ID tokens.
+			env.Setenv("OIDC_KAT", filepath.Join(filepath.Dir(docs), "internal", "oidc", "testdata"))
 			env.Setenv("POLICIES", filepath.Join(filepath.Dir(docs), "testdata", "policies"))
 			tools, err := ageTools()
 			if err != nil {

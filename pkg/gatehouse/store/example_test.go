@@ -24,7 +24,7 @@ func ExampleNewLogin() {
 	}
 	defer st.Close()
 
-	secret, _ := os.ReadFile("/etc/myserver/oidc-client-secret") // never in the store
+	secret, _ := os.ReadFile("/etc/myserver/oidc-client-secret")  // never in the store
 	cookieKey, _ := os.ReadFile("/etc/myserver/login-cookie.key") // 32 bytes, shared by every server
 	login, err := store.NewLogin(st, store.LoginConfig{
 		RedirectURL:  "https://app.example.com/sso/callback",
