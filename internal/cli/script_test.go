@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 	// suite asleep; a report is still printed and still fails the test.
 	os.Setenv("GORACE", childGORACE)
 	testscript.Main(pgtestM{m}, map[string]func(){
-		"gatehouse": func() { os.Exit(testMain()) },
+		"gatehouse":              func() { os.Exit(testMain()) },
+		"gatehouse-test-browser": func() { os.Exit(testBrowser()) },
 	})
 }
 
