@@ -278,20 +278,19 @@ func (l *Login) refused(w http.ResponseWriter, r *http.Request, res gatehouse.Si
 		fmt.Fprintln(w, msg)
 		return
 	}
-	status := http.StatusBadRequest
-	if code := gatehouse.ErrorCode(err); code == gatehouse.EUNAVAILABLE || code == gatehouse.EINTERNAL {
-		status = http.StatusServiceUnavailable
-	}
-	w.WriteHeader(status)
-	// The provider's own error text may quote anything: only the code.
+	// The provider's own error text may quote anything: only its code.
 	var ce *oidc.CallbackError
 	switch {
 	case errors.As(err, &ce):
+		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintln(w, "sign-in failed at the identity provider: "+strings.Map(safeRune, ce.Code))
 	case errors.Is(err, errFlow) || errors.Is(err, oidc.ErrStateMismatch):
+		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintln(w, "sign-in failed: "+errFlow.Error())
 	default:
-		fmt.Fprintln(w, "sign-in failed: the sign-in could not be completed; try again")
+		// The store, the provider or the settings: nothing the user did.
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "sign-in failed: the sign-in could not be completed; try again later")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/gatehouse-dev/gatehouse/internal/browsertest"
 	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/password"
 	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
@@ -23,9 +24,16 @@ import (
 
 var ctx = context.Background()
 
+// TestMain stops, at the end, the PostgreSQL cluster and the Chromium the
+// tests started (one of each for the whole binary).
+func TestMain(m *testing.M) { os.Exit(browsertest.Run(pgtestRun{m})) }
+
+type pgtestRun struct{ m *testing.M }
+
+func (p pgtestRun) Run() int { return pgtest.Run(p.m) }
+
 // TestStoreSQLite runs the store tests on an SQLite file made by the code
 // path of `gatehouse init`.
-func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestStoreSQLite(t *testing.T) {
 	testStore(t, filepath.Join(t.TempDir(), "gatehouse.db"), "")
