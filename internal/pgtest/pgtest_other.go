@@ -24,3 +24,6 @@ func New(t testing.TB) string {
 	t.Fatalf("the PostgreSQL test harness needs a Unix system; set %s=off to skip the PostgreSQL tests", EnvSwitch)
 	return ""
 }
+
+// Run runs m's tests and returns the exit code.
+func Run(m interface{ Run() int }) int { return m.Run() }
