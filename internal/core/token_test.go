@@ -337,3 +337,19 @@ func TestIdPSettings(t *testing.T) {
 		t.Errorf("a token without token verification configured: %v, want EINVALID", err)
 	}
 }
+
+// TestEveryTokenDetailIsExplained: each refusal detail the verifier gives
+// has an explanation and a place among the checks 'sso test' reports.
+func TestEveryTokenDetailIsExplained(t *testing.T) {
+	details := []string{oidc.BadSignature, oidc.UnknownKey, oidc.AlgNotAllowed, oidc.WrongIssuer, oidc.WrongAudience,
+		oidc.WrongAZP, oidc.Expired, oidc.NotYetValid, oidc.NonceMismatch, oidc.NonceMissing, oidc.StaleAuthentication,
+		oidc.MFARequired, oidc.Malformed, oidc.MissingClaim}
+	for _, d := range details {
+		if _, ok := gatehouse.TokenDetailOf(d); !ok {
+			t.Errorf("detail %s has no explanation in gatehouse.TokenDetails", d)
+		}
+	}
+	if len(gatehouse.TokenDetails) != len(details) {
+		t.Errorf("gatehouse.TokenDetails has %d entries, the verifier %d details", len(gatehouse.TokenDetails), len(details))
+	}
+}
