@@ -5,6 +5,7 @@ set -eu
 GATEHOUSE=${GATEHOUSE:-gatehouse}
 AGE=${AGE:-age}
 AGE_KEYGEN=${AGE_KEYGEN:-age-keygen}
+KAT=${KAT:-$(cd "$(dirname "$0")/.." && pwd)/internal/oidc/testdata}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export GATEHOUSE_STORE="$dir/state/gatehouse.db"
@@ -50,15 +51,20 @@ step support status
 say "7. SSO: allow it, turn on automatic user creation, and let a new user sign in."
 step sso allow on
 step sso auto-create on
-step sso idp set --issuer https://login.example.com
-step sso signin --issuer https://login.example.com --subject 00u1ann --email Ann@Example.com --email-verified
+say "   The gate verifies the identity provider's ID tokens itself. Here its keys are"
+say "   imported from a file (air-gapped); test keys and tokens from internal/oidc/testdata."
+step sso idp set --issuer https://idp.example.test --client-id gatehouse-test --jwks-file "$KAT/kat-jwks.json"
+step sso signin --id-token "$KAT/kat-rs256-user1.jwt" --nonce kat-nonce
 say "   The account exists once, with no roles or access: it awaits a deliberate assignment."
 step users pending
 step roles add Technician
-step users assign ann@example.com --role Technician
+step users assign kat@example.test --role Technician
 step users pending --fail-if-any
+say "   A token someone altered is refused, and the refusal recorded (exit 1)."
+step sso signin --id-token "$KAT/kat-rs256-bad-signature.jwt" || echo "(exit status $?: sign-in refused)"
+say "   A server that verifies tokens itself asserts the identity (recorded verified: false)."
 say "   A sign-in that did not complete creates nobody; sso explain says which condition failed."
-step sso signin --issuer https://login.example.com --subject 00u2bob --email bob@example.com --email-verified --incomplete \
+step sso signin --issuer https://idp.example.test --subject 00u2bob --email bob@example.com --email-verified --incomplete \
   || echo "(exit status $?: sign-in refused)"
 step sso explain bob@example.com
 
