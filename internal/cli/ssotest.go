@@ -17,8 +17,10 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/oidc"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -101,6 +103,8 @@ client needs none (PKCE).`),
 
 func runSSOTest(ctx context.Context, f *Factory, o *ssoTestOptions) error {
 	secret := os.Getenv(envClientSecret)
+	// Nothing this process starts (the browser) inherits the secret.
+	os.Unsetenv(envClientSecret)
 	if o.secretFile != "" {
 		b, err := readInput(f, "--client-secret-file", o.secretFile, 4<<10)
 		if err != nil {
@@ -184,8 +188,8 @@ func runSSOTest(ctx context.Context, f *Factory, o *ssoTestOptions) error {
 		case errors.As(err, &refusal):
 			r.Checks = append(r.Checks, gatehouse.TokenChecks(refusal.Detail, tv)...)
 			details["detail"] = refusal.Detail
-			if refusal.Claims != nil {
-				details["unverified_claims"] = refusal.Claims.Summary()
+			if claims := core.SignedClaims(refusal); claims != nil {
+				details["claims"] = claims
 			}
 		case err != nil:
 			return err
@@ -254,8 +258,6 @@ func (r *SSOTestReport) add(check, status, detail, fix string) {
 func (r *SSOTestReport) callbackFailed(err error) {
 	var ce *oidc.CallbackError
 	switch {
-	case errors.Is(err, oidc.ErrStateMismatch):
-		r.add("state", "failed", err.Error(), "start the test again and complete it in the browser it printed the URL for")
 	case errors.As(err, &ce):
 		r.add("state", "ok", "the callback's state is the one this test sent", "")
 		r.add("authorization", "failed", ce.Error(), "check the client's settings at the identity provider (redirect URI, grant types, PKCE)")
@@ -274,18 +276,26 @@ type callbackResult struct {
 }
 
 // callbackHandler answers the provider's redirect: the first request to
-// /callback is the test's answer; the browser gets a page that says
-// where to look, and nothing from the request.
+// /callback with the test's state is the test's answer (with a code, or
+// the provider's error); the browser gets a page that says where to look,
+// and nothing from the request. A request with another state is refused
+// and changes nothing.
 func callbackHandler(req *oidc.AuthRequest, out chan<- callbackResult) http.Handler {
 	mux := http.NewServeMux()
+	var taken atomic.Bool
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		code, err := oidc.Callback(r.URL.Query(), req)
-		select {
-		case out <- callbackResult{code, err}:
-		default:
+		if errors.Is(err, oidc.ErrStateMismatch) {
+			// Not the sign-in this test started (another local program,
+			// or a stale tab): refused, and the test keeps waiting.
+			http.Error(w, "gatehouse: this is not the sign-in the test is waiting for", http.StatusBadRequest)
+			return
+		}
+		if !taken.CompareAndSwap(false, true) {
 			http.Error(w, "gatehouse: this test has already received its sign-in", http.StatusGone)
 			return
 		}
+		out <- callbackResult{code, err}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		fmt.Fprint(w, "<!doctype html><title>gatehouse sso test</title><p>gatehouse received the sign-in. Return to the terminal for the result; you can close this window.</p>")

@@ -117,14 +117,14 @@ func (c *Core) signIn(ctx context.Context, id gatehouse.Identity, ev *tokenEvide
 			details["user_id"] = userID
 		}
 		if ev != nil {
+			// A refused token's claims are recorded only when its signature
+			// held (SignedClaims); else the event names nobody from it.
 			details["token_sha256"] = ev.hash
-			if ev.detail != "" {
-				// Nothing a refused token says is proven: its claims are
-				// kept apart, and the event names no actor from them.
-				details["detail"], details["unverified_claims"] = ev.detail, ev.claims
-				actor = "anonymous"
-			} else {
+			if ev.claims != nil {
 				details["claims"] = ev.claims
+			}
+			if ev.detail != "" {
+				details["detail"] = ev.detail
 			}
 		}
 		if actor == "" {

@@ -192,6 +192,9 @@ func (c *Core) SetIdP(ctx context.Context, actor string, ch gatehouse.IdPChange)
 			case newIssuer == "":
 				return nil, gatehouse.Errorf(gatehouse.EINVALID, "token verification needs the issuer: add --issuer URL")
 			}
+			if configured && issuer != "" && newIssuer != issuer && next.KeySource == gatehouse.KeysFile && ch.JWKS == nil {
+				return nil, gatehouse.Errorf(gatehouse.EINVALID, "the imported keys are those of the previous issuer: give the new issuer's keys with --jwks-file FILE (or --discovery) in the same command")
+			}
 			cfg := next.oidcConfig(newIssuer)
 			if err := cfg.Validate(); err != nil {
 				return nil, gatehouse.Errorf(gatehouse.EINVALID, "%v", err)
@@ -350,9 +353,9 @@ func (c *Core) SignInIDToken(ctx context.Context, raw, nonce string) (gatehouse.
 	switch {
 	case errors.As(err, &refusal):
 		ev.detail = refusal.Detail
+		ev.claims = SignedClaims(refusal)
 		var id gatehouse.Identity
-		if refusal.Claims != nil {
-			ev.claims = refusal.Claims.Summary()
+		if ev.claims != nil {
 			id = unverifiedIdentity(refusal.Claims)
 		}
 		return c.signIn(ctx, id, ev)
@@ -364,7 +367,7 @@ func (c *Core) SignInIDToken(ctx context.Context, raw, nonce string) (gatehouse.
 		EmailVerified: claims.EmailVerified, InIdP: true, AuthComplete: true, Verified: true}
 	if gatehouse.ValidateText("subject", id.Subject, 255) != nil || gatehouse.ValidateText("issuer", id.Issuer, 512) != nil {
 		// Signed, but not an identity an account can be keyed on.
-		ev.detail = oidc.Malformed
+		ev.detail = oidc.MissingClaim
 		return c.signIn(ctx, unverifiedIdentity(claims), ev)
 	}
 	if id.Email != "" {
@@ -378,6 +381,19 @@ func (c *Core) SignInIDToken(ctx context.Context, raw, nonce string) (gatehouse.
 		}
 	}
 	return c.signIn(ctx, id, ev)
+}
+
+// SignedClaims is the claims summary of a refused token whose signature
+// held — the identity provider said it, and a later check (expiry, nonce,
+// audience, policy) failed — and nil for a token whose signature did not
+// hold or was never checked: anyone may have written that one, so nothing
+// it says is recorded as said (only its hash and the refusal).
+func SignedClaims(r *oidc.Error) map[string]any {
+	switch r.Detail {
+	case oidc.Malformed, oidc.AlgNotAllowed, oidc.UnknownKey, oidc.BadSignature:
+		return nil
+	}
+	return r.Claims.Summary()
 }
 
 // unverifiedIdentity keeps, of a refused token's claims, what is fit to

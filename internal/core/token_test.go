@@ -198,8 +198,18 @@ func TestSignInIDTokenRefusals(t *testing.T) {
 				d["reason"] != "token_invalid" || d["verified"] != false || d["token_sha256"] != oidc.TokenHash(c.token) {
 				t.Errorf("event %s %s %s", ev.Action, ev.Outcome, ev.Details)
 			}
-			if ev.Actor != "anonymous" {
-				t.Errorf("a refused token's event names actor %q; nothing it claims is proven", ev.Actor)
+			// A token whose signature did not hold names nobody; one the
+			// IdP signed that failed a later check is the IdP's word.
+			switch c.want {
+			case oidc.Malformed, oidc.AlgNotAllowed, oidc.UnknownKey, oidc.BadSignature:
+				if ev.Actor != "anonymous" || ev.Target != "sso" || d["claims"] != nil || d["subject"] != "" || d["email"] != "" {
+					t.Errorf("an unsigned token's claims were recorded: actor %q target %q %s", ev.Actor, ev.Target, ev.Details)
+				}
+			case oidc.MissingClaim:
+			default:
+				if ev.Actor != "ann@example.com" || d["claims"] == nil {
+					t.Errorf("a signed token refused by a later check: actor %q, details %s", ev.Actor, ev.Details)
+				}
 			}
 			sig := c.token[strings.LastIndex(c.token, ".")+1:]
 			body := strings.Split(c.token, ".")[1]
@@ -320,6 +330,14 @@ func TestIdPSettings(t *testing.T) {
 	changed, err := db.SetIdP(ctx, "op", gatehouse.IdPChange{JWKS: p.jwks})
 	if err != nil || changed {
 		t.Errorf("re-importing the same keys: changed %v, %v", changed, err)
+	}
+	// Another issuer cannot inherit the keys imported for this one.
+	other := "https://other.example.test"
+	if _, err := db.SetIdP(ctx, "op", gatehouse.IdPChange{Issuer: &other}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+		t.Errorf("a new issuer with the old issuer's imported keys: %v, want EINVALID", err)
+	}
+	if _, err := db.SetIdP(ctx, "op", gatehouse.IdPChange{Issuer: &other, JWKS: p.jwks}); err != nil {
+		t.Errorf("a new issuer with its keys: %v", err)
 	}
 	// Client-less verification is refused, as is one without a key source.
 	fresh, _, err := wire.Create(ctx, filepath.Join(t.TempDir(), "g.db"), wire.Options{}, core.InitParams{Actor: "op"})

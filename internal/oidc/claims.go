@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Claims are the claims of an ID token that the gate and the audit trail use.
@@ -31,24 +31,34 @@ type Claims struct {
 // Summary returns what the audit trail keeps about a token: iss, sub, aud,
 // email_verified and nonce_present always; azp, iat, exp, auth_time (RFC 3339,
 // UTC), acr, amr and email when present. It never holds the token or the
-// nonce. A nil Claims has a nil summary.
+// nonce. The trail is append-only, so a summary is bounded whatever the
+// token held: each text at most 256 bytes, each list its first 5 values
+// (aud_count and amr_count then say how many there were). A nil Claims has
+// a nil summary.
 func (c *Claims) Summary() map[string]any {
 	if c == nil {
 		return nil
 	}
 	m := map[string]any{
-		"iss":            c.Issuer,
-		"sub":            c.Subject,
-		"aud":            slices.Clone(c.Audience),
+		"iss":            clipText(c.Issuer),
+		"sub":            clipText(c.Subject),
 		"email_verified": c.EmailVerified,
 		"nonce_present":  c.Nonce != "",
 	}
-	if m["aud"] == nil {
-		m["aud"] = []string{}
+	list := func(k string, v []string) {
+		out := []string{}
+		for i, s := range v {
+			if i == summaryList {
+				m[k+"_count"] = len(v)
+				break
+			}
+			out = append(out, clipText(s))
+		}
+		m[k] = out
 	}
 	put := func(k, v string) {
 		if v != "" {
-			m[k] = v
+			m[k] = clipText(v)
 		}
 	}
 	putTime := func(k string, t time.Time) {
@@ -56,16 +66,35 @@ func (c *Claims) Summary() map[string]any {
 			m[k] = t.UTC().Format(time.RFC3339)
 		}
 	}
+	list("aud", c.Audience)
 	put("azp", c.AuthorizedParty)
 	putTime("iat", c.IssuedAt)
 	putTime("exp", c.Expiry)
 	putTime("auth_time", c.AuthTime)
 	put("acr", c.ACR)
 	if len(c.AMR) > 0 {
-		m["amr"] = slices.Clone(c.AMR)
+		list("amr", c.AMR)
 	}
 	put("email", c.Email)
 	return m
+}
+
+// Bounds of a Summary.
+const (
+	summaryText = 256
+	summaryList = 5
+)
+
+// clipText cuts s to summaryText bytes, on a character boundary.
+func clipText(s string) string {
+	if len(s) <= summaryText {
+		return s
+	}
+	s = s[:summaryText]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
 }
 
 // TokenHash returns "sha256:" and the hex SHA-256 of raw, which identifies a

@@ -6,6 +6,8 @@ package oidc
 // nonce and PKCE verifier — are fresh random values of 256 bits each; they
 // leave the process only inside the authorization request (state, nonce,
 // the verifier's S256 challenge) and the code exchange (the verifier).
+// What the provider says in an error is clipped and stripped of control
+// characters before it reaches a message.
 
 import (
 	"context"
@@ -119,7 +121,7 @@ func Callback(q map[string][]string, r *AuthRequest) (string, error) {
 		return "", ErrStateMismatch
 	}
 	if e := get("error"); e != "" {
-		return "", &CallbackError{Code: e, Description: get("error_description")}
+		return "", &CallbackError{Code: brief(e), Description: brief(get("error_description"))}
 	}
 	code := get("code")
 	if code == "" {
@@ -139,7 +141,10 @@ func (c *Client) Exchange(ctx context.Context, code string, r *AuthRequest) (str
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
-			return "", fmt.Errorf("the identity provider refused the code exchange: %s %s", re.ErrorCode, re.ErrorDescription)
+			if re.ErrorCode == "" && re.Response != nil {
+				return "", fmt.Errorf("the identity provider's token endpoint answered %s", brief(re.Response.Status))
+			}
+			return "", fmt.Errorf("the identity provider refused the code exchange: %s", brief(strings.TrimSpace(re.ErrorCode+" "+re.ErrorDescription)))
 		}
 		return "", fmt.Errorf("the code exchange failed: %w", err)
 	}

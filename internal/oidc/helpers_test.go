@@ -118,7 +118,13 @@ func del(k string) func(map[string]any)        { return func(c map[string]any) {
 // sign makes a compact JWS of payload with go-jose; kid "" leaves it out.
 func sign(t *testing.T, key any, alg jose.SignatureAlgorithm, kid string, payload map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	return signTyp(t, key, alg, kid, "JWT", payload)
+}
+
+// signTyp is sign with the header's typ.
+func signTyp(t *testing.T, key any, alg jose.SignatureAlgorithm, kid, typ string, payload map[string]any) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	if kid != "" {
 		opts = opts.WithHeader("kid", kid)
 	}

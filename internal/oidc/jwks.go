@@ -156,7 +156,7 @@ func parsePublicKey(raw json.RawMessage) (jose.JSONWebKey, error) {
 	var k jose.JSONWebKey
 	if err := k.UnmarshalJSON(raw); err != nil {
 		if errors.Is(err, jose.ErrUnsupportedKeyType) {
-			return jose.JSONWebKey{}, fmt.Errorf("unsupported %s key: its curve or size is not one of RSA 2048-4096 bits, EC P-256, P-384, P-521, or Ed25519", kty)
+			return jose.JSONWebKey{}, fmt.Errorf("unsupported %s key: its curve or size is not one of RSA of at least 2048 bits, EC P-256, P-384, P-521, or Ed25519", kty)
 		}
 		return jose.JSONWebKey{}, fmt.Errorf("not a valid %s key: %s", kty, brief(strings.TrimPrefix(err.Error(), "go-jose/go-jose: ")))
 	}

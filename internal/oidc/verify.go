@@ -128,6 +128,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string, nonce string) (*Claim
 	if err != nil {
 		return nil, refuse(Malformed, err.Error(), nil)
 	}
+	// An OAuth access token in JWT form (RFC 9068) can carry the client ID
+	// as its audience: it must never pass for an ID token.
+	if len(jws.Signatures) > 0 {
+		if typ, _ := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType].(string); strings.EqualFold(typ, "at+jwt") || strings.EqualFold(typ, "application/at+jwt") {
+			return nil, refuse(Malformed, "the token is an access token (typ at+jwt), not an ID token", nil)
+		}
+	}
 
 	rec := &sigRecord{}
 	tok, err := v.verifier.Verify(context.WithValue(ctx, sigRecordKey{}, rec), raw)

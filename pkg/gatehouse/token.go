@@ -28,7 +28,7 @@ var TokenDetails = []TokenDetail{
 	{"nonce_mismatch", "the token's nonce is not the one this sign-in sent: a replayed or injected token", "start the sign-in again from the login page", ""},
 	{"stale_authentication", "the user authenticated longer ago than the maximum age allows (auth_time), or the token does not say when", "sign out at the identity provider and sign in again; with --max-age set the provider must send auth_time (request max_age)", "sign_in_fresh"},
 	{"mfa_required", "the token's acr or amr does not show the authentication the policy requires (e.g. MFA)", "complete multi-factor authentication at the identity provider, or change --require-acr/--require-amr", "authentication_completed"},
-	{"missing_claim", "the token lacks a required claim (sub, iss, aud, exp or iat)", "the identity provider must issue standard ID tokens", ""},
+	{"missing_claim", "the token lacks a required claim (sub, exp or iat), or its issuer or subject is not usable text (control characters, too long)", "the identity provider must issue standard ID tokens", ""},
 }
 
 // TokenDetailOf returns the explanation of a detail code.

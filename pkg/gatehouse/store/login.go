@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,6 +85,19 @@ type Login struct {
 	mu       sync.Mutex
 	provider *oidc.Provider // discovered, for issuer
 	issuer   string
+	failedAt time.Time // the last failed discovery of issuer
+}
+
+// rediscoverAfter is how long a failed discovery is not retried.
+const rediscoverAfter = 30 * time.Second
+
+// sameOrigin follows a redirect only within the scheme and host it came
+// from, at most five times.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 || req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }
 
 const (
@@ -107,7 +121,11 @@ const (
 func NewLogin(st *Store, cfg LoginConfig) (*Login, error) {
 	u, err := url.Parse(cfg.RedirectURL)
 	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "LoginConfig.RedirectURL must be the callback's absolute http(s) URL")
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "LoginConfig.RedirectURL must be the callback's absolute https URL")
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		// The code and the flow's cookie would cross the network in clear.
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "LoginConfig.RedirectURL must use https (plain http only on a loopback address)")
 	}
 	if cfg.OnSignIn == nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "LoginConfig.OnSignIn is required")
@@ -124,7 +142,7 @@ func NewLogin(st *Store, cfg LoginConfig) (*Login, error) {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "LoginConfig.CookieKey must be %d bytes", chacha20poly1305.KeySize)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second, CheckRedirect: sameOrigin}
 	}
 	path := u.Path
 	if path == "" {
@@ -146,18 +164,29 @@ func (l *Login) client(ctx context.Context) (*oidc.Client, error) {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "SSO sign-in is not set up: SSO must be allowed and token verification configured ('gatehouse sso idp set')")
 	}
 	l.mu.Lock()
-	p := l.provider
+	p, failed := l.provider, l.failedAt
 	if l.issuer != s.Issuer {
-		p = nil
+		p, failed = nil, time.Time{}
 	}
 	l.mu.Unlock()
 	if p == nil {
-		if p, err = oidc.Discover(ctx, l.cfg.HTTPClient, s.Issuer); err != nil {
+		// While the provider is down, anonymous requests to the login
+		// page cost it one discovery request per 30 s, not one each.
+		if time.Since(failed) < rediscoverAfter {
+			return nil, gatehouse.Errorf(gatehouse.EUNAVAILABLE, "cannot reach the identity provider (retrying within %v)", rediscoverAfter)
+		}
+		p, err = oidc.Discover(ctx, l.cfg.HTTPClient, s.Issuer)
+		l.mu.Lock()
+		l.issuer = s.Issuer
+		if err != nil {
+			l.failedAt = time.Now()
+		} else {
+			l.provider, l.failedAt = p, time.Time{}
+		}
+		l.mu.Unlock()
+		if err != nil {
 			return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot reach the identity provider: %v", err)
 		}
-		l.mu.Lock()
-		l.provider, l.issuer = p, s.Issuer
-		l.mu.Unlock()
 	}
 	return &oidc.Client{Provider: p, ClientID: tv.ClientID, ClientSecret: l.cfg.ClientSecret, RedirectURL: l.cfg.RedirectURL,
 		Scopes: l.cfg.Scopes, HTTPClient: l.cfg.HTTPClient, MaxAge: int64(time.Duration(tv.MaxAge) / time.Second),

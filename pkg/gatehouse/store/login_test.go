@@ -134,3 +134,28 @@ func testLogin(t *testing.T, location string) {
 		}
 	}
 }
+
+// TestNewLoginConfig: a redirect URL that would send the code and the
+// flow's cookie in clear across the network is refused.
+func TestNewLoginConfig(t *testing.T) {
+	ok := func(http.ResponseWriter, *http.Request, gatehouse.SignInResult) {}
+	for url, want := range map[string]bool{
+		"https://app.example.com/sso/callback": true,
+		"http://127.0.0.1:8080/sso/callback":   true,
+		"http://localhost/sso/callback":        true,
+		"http://app.example.com/sso/callback":  false,
+		"/sso/callback":                        false,
+		"ftp://app.example.com/cb":             false,
+	} {
+		_, err := store.NewLogin(nil, store.LoginConfig{RedirectURL: url, OnSignIn: ok})
+		if (err == nil) != want || (err != nil && gatehouse.ErrorCode(err) != gatehouse.EINVALID) {
+			t.Errorf("%s: %v, want accepted %v", url, err, want)
+		}
+	}
+	if _, err := store.NewLogin(nil, store.LoginConfig{RedirectURL: "https://a.example/cb", OnSignIn: ok, CookieKey: []byte("short")}); err == nil {
+		t.Error("a 5-byte cookie key was accepted")
+	}
+	if _, err := store.NewLogin(nil, store.LoginConfig{RedirectURL: "https://a.example/cb"}); err == nil {
+		t.Error("no OnSignIn was accepted")
+	}
+}
