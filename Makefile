@@ -31,7 +31,7 @@ lint: $(STATICCHECK)
 # The real OpenID provider of the end-to-end SSO tests (internal/idptest):
 # its npm packages exactly as package-lock.json pins them, installed again
 # only when the lock file is newer than the install.
-IDP_DIR := internal/idptest/provider
+IDP_DIR := internal/idptest/testdata/provider
 idp-deps: $(IDP_DIR)/node_modules/.package-lock.json
 
 $(IDP_DIR)/node_modules/.package-lock.json: $(IDP_DIR)/package-lock.json

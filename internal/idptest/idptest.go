@@ -1,6 +1,6 @@
 // Package idptest runs a real OpenID provider for end-to-end tests: panva's
 // OpenID-certified oidc-provider, at the version pinned in
-// provider/package-lock.json, run by the machine's Node.js and served on
+// testdata/provider/package-lock.json, run by the machine's Node.js and served on
 // 127.0.0.1 only. Nobody here wrote it, so a test that signs in through it
 // checks gatehouse against what a real provider sends, not against our own
 // reading of the specifications.
@@ -12,7 +12,7 @@
 // Subject) and consent page; internal/browsertest fills them in a real
 // browser.
 //
-// What the provider does, as configured in provider/provider.mjs:
+// What the provider does, as configured in testdata/provider/provider.mjs:
 //   - authorization code flow only, with PKCE (S256) required of every client;
 //   - the ID token carries the claims of the granted scopes: sub (openid),
 //     email and email_verified (email), name (profile);
@@ -311,7 +311,7 @@ func providerDir() (string, error) {
 	if !ok || !filepath.IsAbs(file) {
 		return "", fmt.Errorf("cannot find the provider's directory from this source file's path %q (built with -trimpath?)", file)
 	}
-	return filepath.Join(filepath.Dir(file), "provider"), nil
+	return filepath.Join(filepath.Dir(file), "testdata", "provider"), nil
 }
 
 var (
@@ -378,7 +378,7 @@ func checkInstalled(dir string) error {
 }
 
 // EnsureInstalled installs the provider's npm packages with `npm ci` (the
-// exact versions of provider/package-lock.json) when node_modules is
+// exact versions of testdata/provider/package-lock.json) when node_modules is
 // missing or older than the lock file, and does nothing otherwise. Test
 // binaries that run at once take turns through a lock on the lock file.
 // Call it from TestMain, before m.Run; `make idp-deps` does the same.
