@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/oidc"
+	"github.com/gatehouse-dev/gatehouse/internal/oidc/oidctest"
 	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	jose "github.com/go-jose/go-jose/v4"
@@ -60,24 +61,7 @@ func (p *testIdP) claims(now time.Time, sub, email string) map[string]any {
 
 func signJWT(t testing.TB, alg jose.SignatureAlgorithm, key any, kid string, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if kid != "" {
-		opts = opts.WithHeader("kid", kid)
-	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	jws, err := s.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return oidctest.Sign(t, key, alg, kid, "JWT", claims)
 }
 
 func (p *testIdP) sign(t testing.TB, claims map[string]any) string {
@@ -138,7 +122,6 @@ func TestSignInIDTokenRefusals(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pubDER, _ := x509.MarshalPKIXPublicKey(&p.key.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	b64 := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
 	with := func(k string, v any) map[string]any {
 		c := p.claims(now, "sub-1", "ann@example.com")
 		if v == nil {
@@ -156,7 +139,7 @@ func TestSignInIDTokenRefusals(t *testing.T) {
 		policy gatehouse.IdPChange
 		want   string
 	}{
-		{"alg none", b64(map[string]string{"alg": "none", "typ": "JWT"}) + "." + b64(valid) + ".", "", gatehouse.IdPChange{}, oidc.AlgNotAllowed},
+		{"alg none", oidctest.Unsigned(map[string]any{"alg": "none", "typ": "JWT"}, valid), "", gatehouse.IdPChange{}, oidc.AlgNotAllowed},
 		{"HS256 keyed with the public key", signJWT(t, jose.HS256, pubPEM, p.kid, valid), "", gatehouse.IdPChange{}, oidc.AlgNotAllowed},
 		{"ES256 outside the allow-list", signJWT(t, jose.ES256, ec, p.kid, valid), "", gatehouse.IdPChange{Algorithms: []string{"RS256"}}, oidc.AlgNotAllowed},
 		{"signed by another key, known kid", signJWT(t, jose.RS256, other, p.kid, valid), "", gatehouse.IdPChange{}, oidc.BadSignature},

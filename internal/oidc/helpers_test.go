@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/oidc/oidctest"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -118,33 +119,13 @@ func del(k string) func(map[string]any)        { return func(c map[string]any) {
 // sign makes a compact JWS of payload with go-jose; kid "" leaves it out.
 func sign(t *testing.T, key any, alg jose.SignatureAlgorithm, kid string, payload map[string]any) string {
 	t.Helper()
-	return signTyp(t, key, alg, kid, "JWT", payload)
+	return oidctest.Sign(t, key, alg, kid, "JWT", payload)
 }
 
 // signTyp is sign with the header's typ.
 func signTyp(t *testing.T, key any, alg jose.SignatureAlgorithm, kid, typ string, payload map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
-	if kid != "" {
-		opts = opts.WithHeader("kid", kid)
-	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := json.Marshal(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := s.Sign(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
+	return oidctest.Sign(t, key, alg, kid, typ, payload)
 }
 
 func rs256(t *testing.T, payload map[string]any) string {
@@ -154,11 +135,7 @@ func rs256(t *testing.T, payload map[string]any) string {
 // unsigned makes a token with the given header and an empty signature, as
 // an attacker would write an "alg": "none" token by hand.
 func unsigned(t *testing.T, header, payload map[string]any) string {
-	t.Helper()
-	h, _ := json.Marshal(header)
-	p, _ := json.Marshal(payload)
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc(h) + "." + enc(p) + "."
+	return oidctest.Unsigned(header, payload)
 }
 
 // clock is a settable clock.
