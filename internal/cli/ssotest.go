@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,7 @@ func runSSOTest(ctx context.Context, f *Factory, o *ssoTestOptions) error {
 		return gatehouse.Errorf(gatehouse.EINVALID, "token verification is not configured: run 'gatehouse sso idp set --issuer URL --client-id ID --discovery' (or --jwks-file FILE) first")
 	}
 	r := &SSOTestReport{Issuer: s.Issuer, ClientID: tv.ClientID, Checks: []gatehouse.Check{}}
-	client := &http.Client{Timeout: 30 * time.Second}
+	client := oidc.NewHTTPClient(30 * time.Second)
 	provider, err := oidc.Discover(ctx, client, s.Issuer)
 	if err != nil {
 		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot fetch the identity provider's discovery document: %v", err)
@@ -143,7 +144,7 @@ func runSSOTest(ctx context.Context, f *Factory, o *ssoTestOptions) error {
 	}
 	rp := &oidc.Client{Provider: provider, ClientID: tv.ClientID, ClientSecret: secret, RedirectURL: r.RedirectURI,
 		HTTPClient: client, MaxAge: int64(time.Duration(tv.MaxAge) / time.Second), ACRValues: tv.RequireACR}
-	if containsFold(provider.CodeChallengeMethods, "S256") {
+	if slices.ContainsFunc(provider.CodeChallengeMethods, func(m string) bool { return strings.EqualFold(m, "S256") }) {
 		r.add("pkce", "ok", "the provider supports S256; the request carries a code challenge", "")
 	} else {
 		r.add("pkce", "warning", "the provider does not advertise S256 PKCE; the request carries a challenge anyway", "enable PKCE (S256) for the client at the identity provider")
@@ -321,13 +322,4 @@ func openBrowser(url string) {
 	if cmd.Start() == nil {
 		go cmd.Wait()
 	}
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }

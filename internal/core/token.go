@@ -248,32 +248,29 @@ func policySummary(p *idpPolicy) map[string]any {
 	return m
 }
 
-// verifierCache keeps one verifier per policy, so that a process's key
-// cache — and its limit of one JWKS fetch per 30 s per issuer for unknown
-// key IDs — outlives a single sign-in. It is the only state of a Core
-// outside the store.
+// verifierCache keeps the verifier of the current policy, so that a
+// process's key cache — and its limit of one JWKS fetch per 30 s per issuer
+// for unknown key IDs — outlives a single sign-in. It is the only state of
+// a Core outside the store.
 type verifierCache struct {
-	mu sync.Mutex
-	m  map[string]*oidc.Verifier // by issuer + stored policy
+	mu  sync.Mutex
+	key string // issuer + stored policy
+	v   *oidc.Verifier
 }
 
 func (c *Core) verifier(issuer, raw string, p *idpPolicy) (*oidc.Verifier, error) {
 	c.verifiers.mu.Lock()
 	defer c.verifiers.mu.Unlock()
 	key := issuer + "\x00" + raw
-	if v, ok := c.verifiers.m[key]; ok {
-		return v, nil
+	if c.verifiers.v != nil && c.verifiers.key == key {
+		return c.verifiers.v, nil
 	}
 	v, err := oidc.New(p.oidcConfig(issuer), oidc.Options{HTTPClient: c.HTTP, Now: c.now})
 	if err != nil {
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "the stored identity provider settings cannot be used")
 	}
-	if c.verifiers.m == nil {
-		c.verifiers.m = map[string]*oidc.Verifier{}
-	}
-	// A changed policy replaces the verifiers of the old ones.
-	clear(c.verifiers.m)
-	c.verifiers.m[key] = v
+	// A changed policy replaces the old one's verifier.
+	c.verifiers.key, c.verifiers.v = key, v
 	return v, nil
 }
 
@@ -281,16 +278,13 @@ func (c *Core) verifier(issuer, raw string, p *idpPolicy) (*oidc.Verifier, error
 // than 64 KiB, or not three dot-separated base64url parts — as bad input:
 // a wrong file handed over is not a sign-in attempt.
 func CheckIDTokenShape(raw string) error {
-	parts := strings.Split(raw, ".")
-	if raw == "" || len(raw) > maxIDToken || len(parts) != 3 {
-		return gatehouse.Errorf(gatehouse.EINVALID, "not an ID token: expected a JWT (three base64url parts separated by dots, at most 64 KiB)")
+	notBase64URL := func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
 	}
-	for _, p := range parts[:2] {
-		if p == "" || strings.ContainsFunc(p, func(r rune) bool {
-			return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
-		}) {
-			return gatehouse.Errorf(gatehouse.EINVALID, "not an ID token: expected a JWT (three base64url parts separated by dots, at most 64 KiB)")
-		}
+	parts := strings.Split(raw, ".")
+	if raw == "" || len(raw) > maxIDToken || len(parts) != 3 ||
+		parts[0] == "" || parts[1] == "" || strings.ContainsFunc(parts[0], notBase64URL) || strings.ContainsFunc(parts[1], notBase64URL) {
+		return gatehouse.Errorf(gatehouse.EINVALID, "not an ID token: expected a JWT (three base64url parts separated by dots, at most 64 KiB)")
 	}
 	return nil
 }
@@ -356,7 +350,7 @@ func (c *Core) SignInIDToken(ctx context.Context, raw, nonce string) (gatehouse.
 		ev.claims = SignedClaims(refusal)
 		var id gatehouse.Identity
 		if ev.claims != nil {
-			id = unverifiedIdentity(refusal.Claims)
+			id = recordableIdentity(refusal.Claims)
 		}
 		return c.signIn(ctx, id, ev)
 	case err != nil:
@@ -368,7 +362,7 @@ func (c *Core) SignInIDToken(ctx context.Context, raw, nonce string) (gatehouse.
 	if gatehouse.ValidateText("subject", id.Subject, 255) != nil || gatehouse.ValidateText("issuer", id.Issuer, 512) != nil {
 		// Signed, but not an identity an account can be keyed on.
 		ev.detail = oidc.MissingClaim
-		return c.signIn(ctx, unverifiedIdentity(claims), ev)
+		return c.signIn(ctx, recordableIdentity(claims), ev)
 	}
 	if id.Email != "" {
 		if e, err := gatehouse.NormaliseEmail(id.Email); err == nil {
@@ -399,7 +393,7 @@ func SignedClaims(r *oidc.Error) map[string]any {
 // unverifiedIdentity keeps, of a refused token's claims, what is fit to
 // record for 'sso explain' to find the attempt: text that fails
 // validation is dropped.
-func unverifiedIdentity(cl *oidc.Claims) gatehouse.Identity {
+func recordableIdentity(cl *oidc.Claims) gatehouse.Identity {
 	var id gatehouse.Identity
 	if gatehouse.ValidateText("issuer", cl.Issuer, 512) == nil {
 		id.Issuer = cl.Issuer

@@ -102,7 +102,7 @@ func httpClient(c *http.Client) *http.Client {
 	if c != nil {
 		out = *c
 	} else {
-		out = http.Client{Timeout: httpTimeout, CheckRedirect: sameOriginRedirects}
+		out = *NewHTTPClient(httpTimeout)
 	}
 	base := out.Transport
 	if base == nil {
@@ -110,6 +110,13 @@ func httpClient(c *http.Client) *http.Client {
 	}
 	out.Transport = limitedTransport{base}
 	return &out
+}
+
+// NewHTTPClient returns a client for talking to a provider: it gives up
+// after timeout and follows redirects only within one scheme and host
+// (sameOriginRedirects), as the verifier's own default client does.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: sameOriginRedirects}
 }
 
 // sameOriginRedirects follows a redirect only to the same scheme and host

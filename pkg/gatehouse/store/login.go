@@ -58,7 +58,8 @@ type LoginConfig struct {
 	// server behind one load balancer. nil: a random key of this process.
 	CookieKey []byte
 	// HTTPClient reaches the provider (discovery, code exchange, keys);
-	// nil: a client with a 30 s timeout.
+	// nil: a client with a 30 s timeout that follows redirects only
+	// within one scheme and host.
 	HTTPClient *http.Client
 	// OnSignIn is called after the gate signed the user in (or created the
 	// account): start the server's session. Required.
@@ -90,15 +91,6 @@ type Login struct {
 
 // rediscoverAfter is how long a failed discovery is not retried.
 const rediscoverAfter = 30 * time.Second
-
-// sameOrigin follows a redirect only within the scheme and host it came
-// from, at most five times.
-func sameOrigin(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 || req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
-		return http.ErrUseLastResponse
-	}
-	return nil
-}
 
 const (
 	loginCookie = "gatehouse_login"
@@ -142,7 +134,7 @@ func NewLogin(st *Store, cfg LoginConfig) (*Login, error) {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "LoginConfig.CookieKey must be %d bytes", chacha20poly1305.KeySize)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second, CheckRedirect: sameOrigin}
+		cfg.HTTPClient = oidc.NewHTTPClient(30 * time.Second)
 	}
 	path := u.Path
 	if path == "" {
