@@ -20,6 +20,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -95,6 +96,39 @@ func Hash(e *gatehouse.Event) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// DecodeCanonical reads an event back from its canonical encoding (as a
+// proof carries it), with its hash. It accepts only what Canonical writes.
+func DecodeCanonical(b []byte) (*gatehouse.Event, error) {
+	bad := errors.New("not an event's canonical encoding")
+	rest, ok := bytes.CutPrefix(b, []byte(domainTag))
+	if !ok || len(rest) < 8+sha256.Size {
+		return nil, bad
+	}
+	e := &gatehouse.Event{Seq: int64(binary.BigEndian.Uint64(rest))}
+	e.PrevHash = hex.EncodeToString(rest[8 : 8+sha256.Size])
+	rest = rest[8+sha256.Size:]
+	var f [7]string
+	for i := range f {
+		if len(rest) < 4 || uint64(len(rest)-4) < uint64(binary.BigEndian.Uint32(rest)) {
+			return nil, bad
+		}
+		n := binary.BigEndian.Uint32(rest)
+		f[i], rest = string(rest[4:4+n]), rest[4+n:]
+	}
+	if len(rest) != 0 || e.Seq < 1 {
+		return nil, bad
+	}
+	t, err := ParseTime(f[0])
+	if err != nil {
+		return nil, bad
+	}
+	e.Time, e.Actor, e.OSUser, e.Action, e.Target = t, f[1], f[2], f[3], f[4]
+	e.Outcome, e.Details = gatehouse.Outcome(f[5]), json.RawMessage(f[6])
+	sum := sha256.Sum256(b)
+	e.Hash = hex.EncodeToString(sum[:])
+	return e, nil
 }
 
 // Seal sets e.PrevHash to prev and e.Hash to the event's hash.

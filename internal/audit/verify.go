@@ -1,8 +1,15 @@
 package audit
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -18,7 +25,14 @@ type Verifier struct {
 	// contain that event with that hash; this catches a truncated tail,
 	// which a hash chain alone cannot.
 	Head *gatehouse.ChainHead
+	// Checkpoints are tree heads the log must extend, by size: the store's
+	// signed checkpoints and any given by the caller. The events' own tree
+	// must have each one's root at its size.
+	Checkpoints []CheckpointRef
 
+	tree     TreeBuilder
+	cp       int // next of Checkpoints to reach
+	sorted   bool
 	count    int64
 	lastSeq  int64
 	lastHash string
@@ -26,9 +40,17 @@ type Verifier struct {
 	fault    *Fault
 }
 
-// Add checks the next event. It returns false once a fault has been found;
-// later events are then ignored.
-func (v *Verifier) Add(e *gatehouse.Event) bool {
+// CheckpointRef is a tree head a verification must meet, and what it is
+// ("the signed checkpoint of 2026-11-23T10:00:00Z") for its fault message.
+type CheckpointRef struct {
+	Checkpoint
+	What string
+}
+
+// Add checks the next event and its tree column (the hashes stored with
+// it). It returns false once a fault has been found; later events are
+// then ignored.
+func (v *Verifier) Add(e *gatehouse.Event, tree []byte) bool {
 	if !v.inSequence(e.Seq) {
 		return false
 	}
@@ -44,10 +66,17 @@ func (v *Verifier) Add(e *gatehouse.Event) bool {
 			v.fail(e.Seq, fmt.Sprintf("event %d does not follow event %d: its previous hash differs from event %d's hash (an event was inserted, removed or moved)", e.Seq, v.lastSeq, v.lastSeq))
 		}
 	default:
-		h, err := Hash(e)
-		if err != nil || h != e.Hash {
+		b, err := Canonical(e)
+		sum := sha256.Sum256(b)
+		if err != nil || hex.EncodeToString(sum[:]) != e.Hash {
 			v.fail(e.Seq, fmt.Sprintf("event %d was altered: its content does not match its hash", e.Seq))
+			break
 		}
+		if !Matches(tree, v.tree.Add(tlog.RecordHash(b))) {
+			v.fail(e.Seq, fmt.Sprintf("event %d's Merkle tree hashes do not match the events up to it (the tree was edited)", e.Seq))
+			break
+		}
+		v.checkpointsAt(e.Seq)
 	}
 	if v.fault != nil {
 		return false
@@ -63,6 +92,26 @@ func (v *Verifier) Add(e *gatehouse.Event) bool {
 	v.lastSeq = e.Seq
 	v.lastHash = e.Hash
 	return true
+}
+
+// checkpointsAt compares the tree of the first size events with the
+// checkpoints of that size.
+func (v *Verifier) checkpointsAt(size int64) {
+	if !v.sorted {
+		slices.SortStableFunc(v.Checkpoints, func(a, b CheckpointRef) int { return cmp.Compare(a.Size, b.Size) })
+		v.sorted = true
+	}
+	for v.fault == nil && v.cp < len(v.Checkpoints) && v.Checkpoints[v.cp].Size <= size {
+		c := v.Checkpoints[v.cp]
+		v.cp++
+		if c.Size < size {
+			continue // sizes are sorted; only a size 0 checkpoint is passed over
+		}
+		if root := v.tree.Root(); root != c.Root {
+			v.fail(size, fmt.Sprintf("the first %d events do not hash to the root of %s (%s, the events give %s): the history up to event %d was rewritten",
+				size, c.What, base64.StdEncoding.EncodeToString(c.Root[:]), base64.StdEncoding.EncodeToString(root[:]), size))
+		}
+	}
 }
 
 // Reject records that the stored row of event seq, next in sequence order,
@@ -93,11 +142,11 @@ type RowError struct {
 
 func (e *RowError) Error() string { return e.Problem }
 
-// Feed checks the next row of a walk in sequence order: ev as scanned and
-// the scan's error. A *RowError is the fault at its row (one without a
+// Feed checks the next row of a walk in sequence order: ev and its tree
+// column as scanned, and the scan's error. A *RowError is the fault at its row (one without a
 // sequence number stands after the last one read); any other error is
 // returned. It reports whether the walk should go on.
-func (v *Verifier) Feed(ev *gatehouse.Event, scanErr error) (bool, error) {
+func (v *Verifier) Feed(ev *gatehouse.Event, tree []byte, scanErr error) (bool, error) {
 	var bad *RowError
 	switch {
 	case errors.As(scanErr, &bad):
@@ -113,7 +162,7 @@ func (v *Verifier) Feed(ev *gatehouse.Event, scanErr error) (bool, error) {
 	case scanErr != nil:
 		return false, scanErr
 	}
-	return v.Add(ev), nil
+	return v.Add(ev, tree), nil
 }
 
 // ListingError is a scan's error as a listing reports it: a *RowError ends
@@ -159,10 +208,19 @@ func (v *Verifier) Finish(total int64) Result {
 	if v.fault == nil && v.Head != nil && !v.headSeen {
 		v.fail(v.lastSeq+1, fmt.Sprintf("the chain ends at event %d but the recorded head is event %d: events were removed from the end", v.lastSeq, v.Head.Seq))
 	}
-	return Result{
+	if v.fault == nil && v.cp < len(v.Checkpoints) {
+		c := v.Checkpoints[len(v.Checkpoints)-1]
+		v.fail(v.lastSeq+1, fmt.Sprintf("the trail ends at event %d but %s covers %d events: events were removed from the end", v.lastSeq, c.What, c.Size))
+	}
+	res := Result{
 		Valid: v.count,
 		Total: total,
 		Head:  gatehouse.ChainHead{Seq: v.lastSeq, Hash: v.lastHash},
 		Fault: v.fault,
 	}
+	if v.fault == nil {
+		root := v.tree.Root()
+		res.Tree = &gatehouse.TreeHead{Size: v.tree.Size(), Root: base64.StdEncoding.EncodeToString(root[:])}
+	}
+	return res
 }

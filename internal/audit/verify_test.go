@@ -30,10 +30,33 @@ func chain(t *testing.T, n int) []gatehouse.Event {
 	return evs
 }
 
-func verify(evs []gatehouse.Event, head *gatehouse.ChainHead) audit.Result {
-	v := audit.Verifier{Head: head}
+// trees returns the tree column of each event, as a store that appended
+// evs in this order would hold them.
+func trees(t *testing.T, evs []gatehouse.Event) [][]byte {
+	t.Helper()
+	var b audit.TreeBuilder
+	cols := make([][]byte, len(evs))
 	for i := range evs {
-		if !v.Add(&evs[i]) {
+		leaf, err := audit.LeafHash(&evs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols[i] = audit.EncodeStored(b.Add(leaf))
+	}
+	return cols
+}
+
+// verify checks evs; their tree columns are those of the events as given,
+// so that a tampered chain is caught by its links and hashes alone.
+func verify(t *testing.T, evs []gatehouse.Event, head *gatehouse.ChainHead) audit.Result {
+	t.Helper()
+	return verifyTrees(evs, trees(t, evs), head)
+}
+
+func verifyTrees(evs []gatehouse.Event, cols [][]byte, head *gatehouse.ChainHead, cps ...audit.CheckpointRef) audit.Result {
+	v := audit.Verifier{Head: head, Checkpoints: cps}
+	for i := range evs {
+		if !v.Add(&evs[i], cols[i]) {
 			break
 		}
 	}
@@ -43,7 +66,7 @@ func verify(evs []gatehouse.Event, head *gatehouse.ChainHead) audit.Result {
 func TestVerify(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		evs := chain(t, 5)
-		res := verify(evs, &gatehouse.ChainHead{Seq: 5, Hash: evs[4].Hash})
+		res := verify(t, evs, &gatehouse.ChainHead{Seq: 5, Hash: evs[4].Hash})
 		if !res.OK() || res.Valid != 5 || res.Head.Seq != 5 {
 			t.Fatalf("got %+v", res)
 		}
@@ -95,7 +118,7 @@ func TestVerify(t *testing.T) {
 			if c.head != nil {
 				head = c.head(evs)
 			}
-			res := verify(c.tamper(evs), head)
+			res := verify(t, c.tamper(evs), head)
 			if res.OK() {
 				t.Fatalf("tampered chain verified: %+v", res)
 			}
@@ -106,7 +129,7 @@ func TestVerify(t *testing.T) {
 	}
 
 	t.Run("ErrEmpty", func(t *testing.T) {
-		if res := verify(nil, nil); res.OK() {
+		if res := verify(t, nil, nil); res.OK() {
 			t.Fatal("empty chain verified")
 		}
 	})
@@ -144,7 +167,7 @@ func TestReject(t *testing.T) {
 	evs := chain(t, 3)
 	t.Run("AtRow", func(t *testing.T) {
 		v := audit.Verifier{}
-		v.Add(&evs[0])
+		v.Add(&evs[0], trees(t, evs)[0])
 		if v.Reject(2, "event 2 is bad") {
 			t.Fatal("Reject returned true")
 		}
@@ -154,7 +177,7 @@ func TestReject(t *testing.T) {
 	})
 	t.Run("GapFirst", func(t *testing.T) {
 		v := audit.Verifier{}
-		v.Add(&evs[0])
+		v.Add(&evs[0], trees(t, evs)[0])
 		v.Reject(3, "event 3 is bad")
 		if res := v.Finish(3); res.Fault == nil || res.Fault.Seq != 2 || !strings.Contains(res.Fault.Problem, "event 2 is missing") {
 			t.Fatalf("got %+v", res)

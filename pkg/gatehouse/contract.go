@@ -87,7 +87,9 @@ type ChainResult struct {
 	// Total is the number of events read.
 	Total int64 `json:"total"`
 	// Head is the last sound event.
-	Head  ChainHead   `json:"head"`
+	Head ChainHead `json:"head"`
+	// Tree is the Merkle tree the events give, when the trail is sound.
+	Tree  *TreeHead   `json:"tree,omitempty"`
 	Fault *ChainFault `json:"fault,omitempty"`
 }
 

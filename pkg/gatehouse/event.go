@@ -74,3 +74,10 @@ type ChainHead struct {
 	Seq  int64  `json:"seq"`
 	Hash string `json:"hash"`
 }
+
+// TreeHead is the Merkle tree over the first Size events: its root hash,
+// in base64 as checkpoints write it.
+type TreeHead struct {
+	Size int64  `json:"size"`
+	Root string `json:"root"`
+}
