@@ -14,6 +14,8 @@ package audit
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -36,6 +38,9 @@ type Checkpoint struct {
 func (c Checkpoint) Text() string {
 	return fmt.Sprintf("%s\n%d\n%s\n", c.Origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:]))
 }
+
+// RootText is the checkpoint's root hash as its text writes it (base64).
+func RootText(c Checkpoint) string { return base64.StdEncoding.EncodeToString(c.Root[:]) }
 
 // ValidOrigin reports whether s can be a log's origin: the name of its
 // signing key, so a note key name (no spaces, no '+', printable, not
@@ -129,6 +134,85 @@ func ReadCheckpoint(msg []byte) (Checkpoint, error) {
 		return Checkpoint{}, errors.New("not a signed checkpoint (a C2SP signed note)")
 	}
 	return ParseCheckpoint(string(text) + "\n")
+}
+
+// LogKey is the log's signing key, as 'audit keygen' writes it: a note
+// signer key (PRIVATE+KEY+origin+hash+key), and the verifier key derived
+// from it.
+type LogKey struct {
+	Signer   note.Signer
+	Verifier note.Verifier
+	// VKey is the public key's text (origin+hash+key): what a verifier of
+	// checkpoints and proofs is given.
+	VKey string
+}
+
+// GenerateLogKey makes a new Ed25519 key for the log called origin.
+func GenerateLogKey(origin string) (skey, vkey string, err error) {
+	if !ValidOrigin(origin) {
+		return "", "", errors.New("the origin must be 1 to 128 printable ASCII characters without spaces or '+', such as example.com/gatehouse")
+	}
+	return note.GenerateKey(rand.Reader, origin)
+}
+
+// ParseLogKey reads a signer key. Its errors never quote the key.
+func ParseLogKey(skey string) (*LogKey, error) {
+	bad := errors.New("not a gatehouse log signing key (PRIVATE+KEY+... as 'gatehouse audit keygen' writes)")
+	skey = strings.TrimSpace(skey)
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, bad
+	}
+	// PRIVATE+KEY+name+hash+key: the key's base64 may itself hold '+'.
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 {
+		return nil, bad
+	}
+	b, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(b) != 1+ed25519.SeedSize || b[0] != 1 {
+		return nil, bad
+	}
+	pub := ed25519.NewKeyFromSeed(b[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(s.Name(), pub)
+	if err != nil {
+		return nil, bad
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil || v.KeyHash() != s.KeyHash() {
+		return nil, bad
+	}
+	return &LogKey{Signer: s, Verifier: v, VKey: vkey}, nil
+}
+
+// ParseVerifierKey reads a log's public key (origin+hash+key). Its errors
+// never quote the text, which may be a private key given by mistake.
+func ParseVerifierKey(vkey string) (note.Verifier, error) {
+	vkey = strings.TrimSpace(vkey)
+	if strings.HasPrefix(vkey, "PRIVATE+KEY+") {
+		return nil, errors.New("this is the log's private signing key: give its public key (the .pub file 'gatehouse audit keygen' wrote)")
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, errors.New("not a log public key (origin+hash+key as 'gatehouse audit keygen' writes)")
+	}
+	return v, nil
+}
+
+// SignerNames lists the key names on a signed note's signature lines, in
+// order, without verifying them.
+func SignerNames(msg []byte) []string {
+	_, sigs, ok := bytes.Cut(msg, []byte("\n\n"))
+	if !ok {
+		return nil
+	}
+	var names []string
+	for _, line := range strings.Split(string(sigs), "\n") {
+		if rest, ok := strings.CutPrefix(line, "— "); ok {
+			name, _, _ := strings.Cut(rest, " ")
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // ProofHeader is the first line of a C2SP tlog-proof.

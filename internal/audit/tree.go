@@ -142,3 +142,17 @@ func Matches(col []byte, hashes []tlog.Hash) bool {
 	}
 	return true
 }
+
+// TreeColumn is the tree column of ev, appended after the records read
+// serves: the hashes its record stores.
+func TreeColumn(ev *gatehouse.Event, read TreeColumns) ([]byte, error) {
+	leaf, err := LeafHash(ev)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := tlog.StoredHashesForRecordHash(ev.Seq-1, leaf, HashReader(read))
+	if err != nil {
+		return nil, err
+	}
+	return EncodeStored(hs), nil
+}

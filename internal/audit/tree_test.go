@@ -309,3 +309,32 @@ func TestDecodeCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestLogKey: a key from GenerateLogKey reads back, whatever its base64
+// holds, and its derived public key verifies what it signs.
+func TestLogKey(t *testing.T) {
+	for i := 0; i < 64; i++ {
+		skey, vkey, err := audit.GenerateLogKey("example.test/log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := audit.ParseLogKey(skey + "\n")
+		if err != nil {
+			t.Fatalf("ParseLogKey: %v", err)
+		}
+		if k.VKey != vkey {
+			t.Fatalf("derived public key %q, want %q", k.VKey, vkey)
+		}
+		if _, err := audit.ParseVerifierKey(skey); err == nil || strings.Contains(err.Error(), skey[12:]) {
+			t.Fatalf("a private key taken as a public one: %v", err)
+		}
+	}
+	for _, bad := range []string{"", "example.test/log+00000000+AAAA", "PRIVATE+KEY+x+00000000+AAAA"} {
+		if _, err := audit.ParseLogKey(bad); err == nil {
+			t.Errorf("ParseLogKey(%q) accepted it", bad)
+		}
+	}
+	if _, _, err := audit.GenerateLogKey("bad origin"); err == nil {
+		t.Error("an origin with a space was accepted")
+	}
+}

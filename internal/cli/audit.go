@@ -23,7 +23,9 @@ same transaction as the change. Each event's hash covers its content and the
 previous event's hash, so an edited, deleted, inserted or reordered event
 breaks the chain, and 'audit verify' names the first one that does.`),
 	})
-	cmd.AddCommand(newCmdAuditList(f, nil), newCmdAuditVerify(f, nil), newCmdAuditHead(f, nil))
+	cmd.AddCommand(newCmdAuditList(f, nil), newCmdAuditVerify(f, nil), newCmdAuditHead(f, nil),
+		newCmdAuditKeygen(f), newCmdAuditCheckpoint(f), newCmdAuditCheckpoints(f),
+		newCmdAuditProve(f), newCmdAuditVerifyProof(f))
 	return cmd
 }
 

@@ -16,9 +16,14 @@ import (
 
 const (
 	qInsertEvent = `INSERT INTO audit_events
+		(tenant_id, seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash, tree)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	qMoveHead = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4"
+	// treeSchema is the schema that added the tree column.
+	treeSchema     = 4
+	qInsertEventV1 = `INSERT INTO audit_events
 		(tenant_id, seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
-	qMoveHead = "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4"
 )
 
 const eventColumns = "seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash"
@@ -42,28 +47,139 @@ func appendEvent(ctx context.Context, q pgx.Tx, tenant string, head gatehouse.Ch
 	if err != nil {
 		return nil, err
 	}
-	if _, err := q.Exec(ctx, qInsertEvent, tenant,
-		ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
-		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash); err != nil {
-		return nil, err
+	if SchemaVersion() < treeSchema {
+		// The schema of an older gatehouse (tests make such stores).
+		_, err = q.Exec(ctx, qInsertEventV1, tenant,
+			ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
+			string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash)
+		if err != nil {
+			return nil, err
+		}
+		return ev, moveHead(ctx, q, tenant, head, ev)
 	}
-	tag, err := q.Exec(ctx, qMoveHead, tenant, ev.Seq, ev.Hash, head.Seq)
+	tree, err := audit.TreeColumn(ev, func(records []int64) (map[int64][]byte, error) {
+		return treeColumns(ctx, q, tenant, records)
+	})
 	if err != nil {
 		return nil, err
 	}
+	if _, err := q.Exec(ctx, qInsertEvent, tenant,
+		ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
+		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash, tree); err != nil {
+		return nil, err
+	}
+	return ev, moveHead(ctx, q, tenant, head, ev)
+}
+
+// moveHead moves tenant's head from head to ev.
+func moveHead(ctx context.Context, q pgx.Tx, tenant string, head gatehouse.ChainHead, ev *gatehouse.Event) error {
+	tag, err := q.Exec(ctx, qMoveHead, tenant, ev.Seq, ev.Hash, head.Seq)
+	if err != nil {
+		return err
+	}
 	if tag.RowsAffected() != 1 {
 		// Cannot happen while the head is locked; refuse rather than fork.
-		return nil, fmt.Errorf("the audit head of tenant %q moved during the transaction", tenant)
+		return fmt.Errorf("the audit head of tenant %q moved during the transaction", tenant)
 	}
-	return ev, nil
+	return nil
+}
+
+// treeColumns reads the tree columns of the tenant's records (event
+// seq-1), in one query.
+func treeColumns(ctx context.Context, q pgx.Tx, tenant string, records []int64) (map[int64][]byte, error) {
+	seqs := make([]int64, len(records))
+	for i, r := range records {
+		seqs[i] = r + 1
+	}
+	rows, err := q.Query(ctx, "SELECT seq, tree FROM audit_events WHERE tenant_id = $1 AND seq = ANY($2)", tenant, seqs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64][]byte, len(records))
+	for rows.Next() {
+		var seq int64
+		var col []byte
+		if err := rows.Scan(&seq, &col); err != nil {
+			return nil, err
+		}
+		out[seq-1] = col
+	}
+	return out, rows.Err()
+}
+
+// TreeColumns reads the tree columns of records (event seq-1).
+func (v *View) TreeColumns(records []int64) (map[int64][]byte, error) {
+	return treeColumns(v.ctx, v.q, v.tenant, records)
+}
+
+// Checkpoints lists the tenant's signed checkpoints, smallest first.
+func (v *View) Checkpoints() ([]gatehouse.CheckpointRow, error) {
+	rows, err := v.query("SELECT size, time, note FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY size")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gatehouse.CheckpointRow
+	for rows.Next() {
+		var c gatehouse.CheckpointRow
+		var tm string
+		if err := rows.Scan(&c.Size, &tm, &c.Note); err != nil {
+			return nil, err
+		}
+		c.Time, _ = audit.ParseTime(tm)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Event reads the tenant's event seq; found is false when there is none.
+func (v *View) Event(seq int64) (gatehouse.Event, bool, error) {
+	var ev gatehouse.Event
+	rows, err := v.query("SELECT "+eventColumns+" FROM audit_events WHERE tenant_id = $1 AND seq = $2", seq)
+	if err != nil {
+		return ev, false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return ev, false, rows.Err()
+	}
+	if err := audit.ListingError(scanEvent(rows, &ev)); err != nil {
+		return ev, false, err
+	}
+	return ev, true, nil
+}
+
+// TreeSize is the number of the tenant's events.
+func (v *View) TreeSize() (int64, error) {
+	var n int64
+	err := v.queryRow("SELECT coalesce(max(seq), 0) FROM audit_events WHERE tenant_id = $1").Scan(&n)
+	return n, err
+}
+
+// PutCheckpoint stores a signed checkpoint of the tenant's log, or more
+// signatures on one stored: a stored note may only grow (the table's
+// trigger refuses any other change).
+func (s *Store) PutCheckpoint(ctx context.Context, c gatehouse.CheckpointRow) error {
+	if s.readOnly {
+		return gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store: it was opened read-only")
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit_checkpoints (tenant_id, size, time, note) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, size) DO UPDATE SET note = excluded.note WHERE audit_checkpoints.note <> excluded.note`,
+		s.tenant, c.Size, audit.FormatTime(c.Time), c.Note)
+	return classify(err, "store the checkpoint")
 }
 
 // scanEvent reads one row into ev. A stored time not in audit.TimeLayout is
 // an *audit.RowError: gatehouse did not write it.
-func scanEvent(rows pgx.Rows, ev *gatehouse.Event) error {
+func scanEvent(rows pgx.Rows, ev *gatehouse.Event, tree ...*[]byte) error {
 	var seq int64
 	var f [9]string
-	if err := rows.Scan(&seq, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]); err != nil {
+	dest := []any{&seq, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]}
+	if len(tree) > 0 {
+		dest = append(dest, tree[0])
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return err
 	}
 	tm, err := audit.ParseTime(f[0])
@@ -173,20 +289,32 @@ func (s *Store) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, prog
 		if err := v.queryRow("SELECT count(*) FROM audit_events WHERE tenant_id = $1").Scan(&total); err != nil {
 			return err
 		}
-		rows, err := v.query("SELECT " + eventColumns + " FROM audit_events WHERE tenant_id = $1 ORDER BY seq")
+		ver := audit.Verifier{Head: head}
+		cols := eventColumns + ", tree"
+		if s.version > 0 && s.version < treeSchema {
+			// A database read as it is, from before the tree: chains only.
+			ver.NoTree, cols = true, eventColumns+", NULL::bytea"
+		} else {
+			cps, err := v.Checkpoints()
+			if err != nil {
+				return err
+			}
+			ver.AddCheckpoints(cps)
+		}
+		rows, err := v.query("SELECT " + cols + " FROM audit_events WHERE tenant_id = $1 ORDER BY seq")
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		ver := audit.Verifier{Head: head}
 		var ev gatehouse.Event
+		var tree []byte
 		var n int64
 		for rows.Next() {
 			n++
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
 			}
-			more, err := ver.Feed(&ev, scanEvent(rows, &ev))
+			more, err := ver.Feed(&ev, tree, scanEvent(rows, &ev, &tree))
 			if err != nil {
 				return err
 			}

@@ -29,6 +29,7 @@ var copyOrder = map[string]string{
 	"sso_attempts":        "id",
 	"login_failures":      "user_id, credential",
 	"audit_events":        "seq",
+	"audit_checkpoints":   "size",
 }
 
 // column is a copied table's column and whether it is BOOLEAN (0 or 1 in
@@ -102,7 +103,7 @@ func (v *View) exportTable(table string, cols []column, fn func(table string, co
 				vals[i] = int64(x)
 			case int32:
 				vals[i] = int64(x)
-			case nil, int64, string:
+			case nil, int64, string, []byte:
 			default:
 				return gatehouse.Errorf(gatehouse.EINTERNAL, "cannot export %s.%s: a %T value", table, names[i], val)
 			}

@@ -71,6 +71,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 		}
+		if from > 0 && from < 4 {
+			if err := backfillTree(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if from > 0 && from < SchemaVersion() {
 			return s.recordMigration(ctx, tx, from)
 		}
@@ -112,6 +117,61 @@ func (s *Store) recordMigration(ctx context.Context, tx pgx.Tx, from int) error 
 		}
 	}
 	return nil
+}
+
+// backfillTree fills in the tree column (schema 4) of every tenant's
+// events, in order, in batches, with the append-only trigger lifted for
+// the migration's transaction only. The tree is built over the events as
+// they are: a chain that does not hold is still reported by audit verify,
+// and no checkpoint is signed over it.
+func backfillTree(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update"); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, "SELECT DISTINCT tenant_id FROM audit_events ORDER BY tenant_id")
+	if err != nil {
+		return err
+	}
+	tenants, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, tenant := range tenants {
+		var b audit.TreeBuilder
+		for last := int64(0); ; {
+			rows, err := tx.Query(ctx, "SELECT "+eventColumns+" FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 10000", tenant, last)
+			if err != nil {
+				return err
+			}
+			batch := &pgx.Batch{}
+			var ev gatehouse.Event
+			for rows.Next() {
+				if err := scanEvent(rows, &ev); err != nil {
+					rows.Close()
+					return fmt.Errorf("tenant %q: event %d cannot be read: run 'gatehouse audit verify' with the older gatehouse", tenant, last+1)
+				}
+				leaf, err := audit.LeafHash(&ev)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				batch.Queue("UPDATE audit_events SET tree = $3 WHERE tenant_id = $1 AND seq = $2", tenant, ev.Seq, audit.EncodeStored(b.Add(leaf)))
+				last = ev.Seq
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if batch.Len() == 0 {
+				break
+			}
+			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = tx.Exec(ctx, "ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update")
+	return err
 }
 
 type querier interface {

@@ -343,6 +343,10 @@ func TestAppendOnly(t *testing.T) {
 		}
 	}
 	after, err := s.VerifyChain(context.Background(), nil, nil)
+	if err != nil || *after.Tree != *before.Tree {
+		t.Errorf("after refused edits: tree %+v, want %+v", after.Tree, before.Tree)
+	}
+	after.Tree, before.Tree = nil, nil
 	if err != nil || after != before {
 		t.Errorf("after refused edits: %+v, %v; want %+v", after, err, before)
 	}

@@ -37,6 +37,7 @@ func (s *Store) GrantApplicationRole(ctx context.Context, role string) error {
 			"GRANT USAGE ON SCHEMA " + pgx.Identifier{schema}.Sanitize() + " TO " + r,
 			"GRANT SELECT, INSERT ON audit_events TO " + r,
 			"GRANT SELECT, INSERT, UPDATE ON audit_heads TO " + r,
+			"GRANT SELECT, INSERT, UPDATE ON audit_checkpoints TO " + r,
 			"GRANT SELECT, INSERT ON tenants TO " + r,
 			"GRANT SELECT ON schema_migrations TO " + r,
 		}

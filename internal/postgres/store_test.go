@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -887,6 +891,7 @@ func TestCopyRoundTrip(t *testing.T) {
 		return tx.SetFirstLogon(2, now)
 	})
 	appendN(t, src, 3)
+	putCheckpoint(t, src)
 	export := func(s *Store) []string {
 		t.Helper()
 		var out []string
@@ -897,6 +902,10 @@ func TestCopyRoundTrip(t *testing.T) {
 			for i, v := range row {
 				switch v.(type) {
 				case nil, int64, string:
+				case []byte:
+					if columns[i] != "tree" {
+						t.Errorf("%s.%s exports bytes", table, columns[i])
+					}
 				default:
 					t.Errorf("%s.%s exports a %T", table, columns[i], v)
 				}
@@ -1005,4 +1014,29 @@ func TestNoCaseIsASCII(t *testing.T) {
 		check(t, "Records(group)", names, []string{"bar", "Zoo", "Ärzte", "ärzte"})
 		return err
 	})
+}
+
+// putCheckpoint signs the store's tree head with a new key and stores it.
+func putCheckpoint(t *testing.T, s *Store) {
+	t.Helper()
+	res, err := s.VerifyChain(context.Background(), nil, nil)
+	if err != nil || !res.OK() {
+		t.Fatalf("verify: %+v, %v", res, err)
+	}
+	skey, _, err := audit.GenerateLogKey("example.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.ParseLogKey(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := base64.StdEncoding.DecodeString(res.Tree.Root)
+	note, err := audit.SignCheckpoint(audit.Checkpoint{Origin: "example.test/log", Size: res.Tree.Size, Root: tlog.Hash(root)}, key.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutCheckpoint(context.Background(), gatehouse.CheckpointRow{Size: res.Tree.Size, Time: clock(), Note: string(note)}); err != nil {
+		t.Fatal(err)
+	}
 }

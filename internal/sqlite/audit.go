@@ -25,18 +25,116 @@ func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if SchemaVersion() < treeSchema {
+		// The schema of an older gatehouse (tests make such stores).
+		_, err = tx.exec(qInsertEventV1,
+			ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
+			string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash)
+		return ev, err
+	}
+	tree, err := audit.TreeColumn(ev, tx.TreeColumns)
+	if err != nil {
+		return nil, err
+	}
 	_, err = tx.exec(qInsertEvent,
 		ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
-		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash)
+		string(ev.Outcome), string(ev.Details), ev.PrevHash, ev.Hash, tree)
 	if err != nil {
 		return nil, err
 	}
 	return ev, nil
 }
 
+// TreeColumns reads the tree columns of records (event seq-1).
+func (tx *Tx) TreeColumns(records []int64) (map[int64][]byte, error) {
+	out := make(map[int64][]byte, len(records))
+	for _, r := range records {
+		var col []byte
+		err := tx.queryRow(qTreeColumn, r+1).Scan(&col)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[r] = col
+	}
+	return out, nil
+}
+
+// Checkpoints lists the signed checkpoints, smallest first.
+func (tx *Tx) Checkpoints() ([]gatehouse.CheckpointRow, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT size, time, note FROM audit_checkpoints ORDER BY size")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gatehouse.CheckpointRow
+	for rows.Next() {
+		var c gatehouse.CheckpointRow
+		var tm string
+		if err := rows.Scan(&c.Size, &tm, &c.Note); err != nil {
+			return nil, err
+		}
+		c.Time, _ = audit.ParseTime(tm)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Event reads event seq; found is false when there is none.
+func (tx *Tx) Event(seq int64) (gatehouse.Event, bool, error) {
+	var ev gatehouse.Event
+	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT "+eventColumns+" FROM audit_events WHERE seq = ?", seq)
+	if err != nil {
+		return ev, false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return ev, false, rows.Err()
+	}
+	if err := audit.ListingError(scanEvent(rows, &ev)); err != nil {
+		return ev, false, err
+	}
+	return ev, true, nil
+}
+
+// TreeSize is the number of events.
+func (tx *Tx) TreeSize() (int64, error) {
+	var n int64
+	err := tx.queryRow("SELECT coalesce(max(seq), 0) FROM audit_events").Scan(&n)
+	return n, err
+}
+
+// PutCheckpoint stores a signed checkpoint, or more signatures on one
+// stored: a stored note may only grow (the table's trigger refuses any
+// other change).
+func (db *DB) PutCheckpoint(ctx context.Context, c gatehouse.CheckpointRow) error {
+	if db.readOnly {
+		return gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store %s: it was opened read-only", db.path)
+	}
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.classify(err, "begin a change")
+	}
+	defer sqlTx.Rollback()
+	if _, err := sqlTx.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, time, note) VALUES (?, ?, ?)
+		ON CONFLICT (size) DO UPDATE SET note = excluded.note WHERE excluded.note <> note`,
+		c.Size, audit.FormatTime(c.Time), c.Note); err != nil {
+		return db.classify(err, "store the checkpoint")
+	}
+	return db.classify(sqlTx.Commit(), "commit")
+}
+
 const (
 	qLastEvent   = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
 	qInsertEvent = `INSERT INTO audit_events
+		(seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash, tree)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qTreeColumn = "SELECT tree FROM audit_events WHERE seq = ?"
+	// treeSchema is the schema that added the tree column.
+	treeSchema     = 8
+	qInsertEventV1 = `INSERT INTO audit_events
 		(seq, time, actor, os_user, action, target, outcome, details, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
@@ -49,7 +147,7 @@ var eventFields = [...]string{"time", "actor", "os_user", "action", "target", "o
 // scanEvent reads one row into ev. A row that gatehouse did not write is a
 // *audit.RowError, never a guess: ev is reused from row to row, and a field
 // kept from the previous row would make a forged row pass its hash check.
-func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
+func scanEvent(rows *sql.Rows, ev *gatehouse.Event, tree ...*[]byte) error {
 	var seq any
 	// Each column is scanned as the driver returns it, not converted: a
 	// value stored as a BLOB (or a number) in a table rebuilt without its
@@ -57,8 +155,17 @@ func scanEvent(rows *sql.Rows, ev *gatehouse.Event) error {
 	// it could hide an event from a --since, --action or --target filter
 	// with its hash intact. Only TEXT is gatehouse's.
 	var raw [len(eventFields)]any
-	if err := rows.Scan(&seq, &raw[0], &raw[1], &raw[2], &raw[3], &raw[4], &raw[5], &raw[6], &raw[7], &raw[8]); err != nil {
+	dest := []any{&seq, &raw[0], &raw[1], &raw[2], &raw[3], &raw[4], &raw[5], &raw[6], &raw[7], &raw[8]}
+	var col any
+	if len(tree) > 0 {
+		dest = append(dest, &col)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return err
+	}
+	if len(tree) > 0 {
+		b, _ := col.([]byte) // anything but a BLOB matches no tree
+		*tree[0] = b
 	}
 	n, ok := seq.(int64)
 	if !ok {
@@ -182,20 +289,32 @@ func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progre
 		if err := tx.tx.QueryRowContext(ctx, "SELECT count(*) FROM audit_events").Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.tx.QueryContext(ctx, "SELECT "+eventColumns+" FROM audit_events ORDER BY seq")
+		v := audit.Verifier{Head: head}
+		cols := eventColumns + ", tree"
+		if db.olderSchema > 0 && db.olderSchema < treeSchema {
+			// A store read as it is, from before the tree: its chain only.
+			v.NoTree, cols = true, eventColumns+", NULL"
+		} else {
+			cps, err := tx.Checkpoints()
+			if err != nil {
+				return err
+			}
+			v.AddCheckpoints(cps)
+		}
+		rows, err := tx.tx.QueryContext(ctx, "SELECT "+cols+" FROM audit_events ORDER BY seq")
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		v := audit.Verifier{Head: head}
 		var ev gatehouse.Event
+		var tree []byte
 		var n int64
 		for rows.Next() {
 			n++
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
 			}
-			more, err := v.Feed(&ev, scanEvent(rows, &ev))
+			more, err := v.Feed(&ev, tree, scanEvent(rows, &ev, &tree))
 			if err != nil {
 				return err
 			}

@@ -50,9 +50,7 @@ func (tx *Tx) exportTable(table string, fn func(table string, columns []string, 
 		}
 		for i, v := range vals {
 			switch v := v.(type) {
-			case nil, int64, string:
-			case []byte:
-				vals[i] = string(v)
+			case nil, int64, string, []byte:
 			default:
 				return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "cannot copy %s.%s: a value of type %T", table, cols[i], v)
 			}

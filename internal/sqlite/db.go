@@ -70,6 +70,9 @@ type DB struct {
 	osUser   string
 	// created is set when this DB's Create initialised the file.
 	created bool
+	// olderSchema is the schema of a store opened read-only as it is
+	// (Options.OlderSchema); 0 when the store is current.
+	olderSchema int
 	// stmts caches statements prepared on the writer pool; see Tx.exec.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -168,6 +171,7 @@ func openReadOnly(ctx context.Context, abs string, state fileState, opts Options
 		db.Close()
 		return nil, err
 	}
+	db.olderSchema = int(id.version)
 	return db, nil
 }
 

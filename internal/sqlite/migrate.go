@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/schema"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -45,6 +46,60 @@ func (tx *Tx) backfillNameSkeletons() error {
 		}
 	}
 	return nil
+}
+
+// backfillTree fills in the tree column (schema 8) of the events of an
+// older store, in order, in batches: the append-only trigger is lifted for
+// the migration's transaction only, and put back as it was. The tree is
+// built over the events as they are: a chain that does not hold is still
+// reported by audit verify, and no checkpoint is signed over it.
+func (tx *Tx) backfillTree() error {
+	if _, err := tx.tx.ExecContext(tx.ctx, "DROP TRIGGER audit_events_no_update"); err != nil {
+		return err
+	}
+	var b audit.TreeBuilder
+	type row struct {
+		seq  int64
+		tree []byte
+	}
+	for last := int64(0); ; {
+		rows, err := tx.tx.QueryContext(tx.ctx, "SELECT "+eventColumns+" FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 10000", last)
+		if err != nil {
+			return err
+		}
+		var batch []row
+		var ev gatehouse.Event
+		for rows.Next() {
+			if err := scanEvent(rows, &ev); err != nil {
+				rows.Close()
+				return fmt.Errorf("event %d cannot be read: run 'gatehouse audit verify' with the older gatehouse", last+1)
+			}
+			leaf, err := audit.LeafHash(&ev)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, row{ev.Seq, audit.EncodeStored(b.Add(leaf))})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, r := range batch {
+			if _, err := tx.exec("UPDATE audit_events SET tree = ? WHERE seq = ?", r.tree, r.seq); err != nil {
+				return err
+			}
+		}
+		last = batch[len(batch)-1].seq
+	}
+	_, err := tx.tx.ExecContext(tx.ctx, `CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN
+	SELECT RAISE(ABORT, 'audit events are append-only');
+END`)
+	return err
 }
 
 // SchemaVersion is the schema version this binary writes.
@@ -131,6 +186,11 @@ func (db *DB) migrate(ctx context.Context, init gatehouse.InitFunc) error {
 		}
 		if from > 0 && from < 6 {
 			if err := tx.backfillNameSkeletons(); err != nil {
+				return nil, err
+			}
+		}
+		if from > 0 && from < 8 {
+			if err := tx.backfillTree(); err != nil {
 				return nil, err
 			}
 		}

@@ -43,6 +43,11 @@ type Store interface {
 	// another process holds it.
 	Lock(ctx context.Context, wait time.Duration) (unlock func(), err error)
 	AuditLog
+	// PutCheckpoint stores a signed checkpoint of the trail, or a longer
+	// note (more signatures: a witness's cosignature) for one stored; a
+	// stored note never loses a signature. It appends no event: the
+	// checkpoint is itself signed, and kept beside the trail it covers.
+	PutCheckpoint(ctx context.Context, c CheckpointRow) error
 	// Info describes the store (location, schema, mode, tenant).
 	Info(ctx context.Context) (StoreInfo, error)
 	// Location names the store for messages: a path, or a URL without its
@@ -175,6 +180,19 @@ type View interface {
 	// EnvelopeIssued reports whether a successful support.request or
 	// support.rotate event recorded this envelope SHA-256 (hex).
 	EnvelopeIssued(sha256Hex string) (bool, error)
+
+	// The Merkle tree over the audit trail (internal/audit/tree.go).
+
+	// TreeSize is the number of events: the size of the tree.
+	TreeSize() (int64, error)
+	// TreeColumns reads the tree columns (stored hashes) of records, the
+	// 0-based index of event seq being seq-1; a record the trail does not
+	// hold is absent from the map.
+	TreeColumns(records []int64) (map[int64][]byte, error)
+	// Event reads event seq.
+	Event(seq int64) (ev Event, found bool, err error)
+	// Checkpoints lists the signed checkpoints, smallest first.
+	Checkpoints() ([]CheckpointRow, error)
 }
 
 // Tx is a write transaction: a View that can also change rows. Every
@@ -327,7 +345,7 @@ var CopyTables = []string{
 	"settings", "users", "roles", "scopes", "groups", "orgs",
 	"user_roles", "user_scopes", "user_groups", "user_orgs",
 	"support_credentials", "support_recipients", "sso_exemptions",
-	"sso_attempts", "login_failures", "audit_events",
+	"sso_attempts", "login_failures", "audit_events", "audit_checkpoints",
 }
 
 // Exporter streams every row of one tenant's store, table by table in

@@ -81,3 +81,12 @@ type TreeHead struct {
 	Size int64  `json:"size"`
 	Root string `json:"root"`
 }
+
+// CheckpointRow is a signed checkpoint as a store keeps it: the tree size
+// it covers, when it was stored, and the signed note (C2SP
+// tlog-checkpoint) with the log's signature and any witnesses'.
+type CheckpointRow struct {
+	Size int64     `json:"size"`
+	Time time.Time `json:"time"`
+	Note string    `json:"note"`
+}

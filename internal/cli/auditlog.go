@@ -1,0 +1,434 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/render"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// The transparency-log commands: the Merkle tree over the trail, signed
+// checkpoints and offline proofs (internal/audit/tree.go, checkpoint.go).
+
+func newCmdAuditKeygen(f *Factory) *cobra.Command {
+	var origin, out string
+	cmd := &cobra.Command{
+		Use:   "keygen --out FILE [--origin NAME]",
+		Short: "Make the key pair that signs the audit log's checkpoints",
+		Long: withExitStatus(`Make an Ed25519 key pair for signing checkpoints of the audit log (C2SP signed
+notes). The private key goes to FILE (mode 0600, never overwritten), the public
+key to FILE.pub, and the public key is printed.
+
+Keep the private key off the store's host if you can, or at least where the
+store's writers cannot read it: whoever holds it can sign a checkpoint of a
+rewritten history. Give the public key to auditors, witnesses and the vendor:
+they check checkpoints and proofs with it.
+
+The origin names the log in every checkpoint; it is the key's name. Choose
+one per store (or PostgreSQL tenant) that no other log uses, such as the
+server's host name and the tenant: example.com/gatehouse/acme.`),
+		Example: `  gatehouse audit keygen --origin example.com/gatehouse --out /root/gatehouse-log.key`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usageError("--out is required: the private key is written to a file, never printed")
+			}
+			if origin == "" {
+				host, err := os.Hostname()
+				if err != nil || !audit.ValidOrigin(host+"/gatehouse") {
+					return usageError("give --origin: this host's name cannot serve as one")
+				}
+				origin = host + "/gatehouse"
+			}
+			skey, vkey, err := audit.GenerateLogKey(origin)
+			if err != nil {
+				return gatehouse.Errorf(gatehouse.EINVALID, "invalid --origin: %v", err)
+			}
+			if err := writeNew(out, []byte(skey+"\n"), 0o600); err != nil {
+				return err
+			}
+			if err := writeNew(out+".pub", []byte(vkey+"\n"), 0o644); err != nil {
+				os.Remove(out)
+				return err
+			}
+			_, err = fmt.Fprintln(f.IO.Out, vkey)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&origin, "origin", "", "the log's name in its checkpoints (default HOSTNAME/gatehouse)")
+	cmd.Flags().StringVar(&out, "out", "", "write the private key to `FILE` and the public key to FILE.pub")
+	return cmd
+}
+
+// writeNew writes a file that must not exist yet.
+func writeNew(path string, b []byte, mode os.FileMode) error {
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%s exists: not overwriting it", gatehouse.EscapeUnsafe(path))
+		}
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write %s: %v", gatehouse.EscapeUnsafe(path), gatehouse.PathCause(err))
+	}
+	_, err = file.Write(b)
+	if err == nil {
+		err = file.Sync()
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write %s: %v", gatehouse.EscapeUnsafe(path), gatehouse.PathCause(err))
+	}
+	return nil
+}
+
+// readLogKey reads the log's signing key from path, which only its owner
+// may read. Nothing read is ever quoted.
+func readLogKey(path string) (*audit.LogKey, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read --key: %v", gatehouse.PathCause(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "--key is not a regular file")
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "the key file %s can be read by others (mode %04o): chmod 600 it", gatehouse.EscapeUnsafe(path), st.Mode().Perm())
+	}
+	b, err := readBounded(path, 4<<10)
+	if err != nil {
+		return nil, err
+	}
+	k, err := audit.ParseLogKey(string(b))
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "--key: %v", err)
+	}
+	return k, nil
+}
+
+// readBounded reads at most max bytes of a file named on the command line.
+func readBounded(path string, max int64) ([]byte, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", gatehouse.EscapeUnsafe(path), gatehouse.PathCause(err))
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, max+1))
+	if err != nil {
+		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", gatehouse.EscapeUnsafe(path), gatehouse.PathCause(err))
+	}
+	if int64(len(b)) > max {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is too large (more than %d KiB)", gatehouse.EscapeUnsafe(path), max>>10)
+	}
+	return b, nil
+}
+
+// readLogPublicKey reads a log's public key from a file.
+func readLogPublicKey(flag, path string) (*audit.LogKey, error) {
+	b, err := readBounded(path, 4<<10)
+	if err != nil {
+		return nil, err
+	}
+	v, err := audit.ParseVerifierKey(string(b))
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s: %v", flag, err)
+	}
+	return &audit.LogKey{Verifier: v, VKey: strings.TrimSpace(string(b))}, nil
+}
+
+func newCmdAuditCheckpoint(f *Factory) *cobra.Command {
+	var keyFile string
+	cmd := &cobra.Command{
+		Use:   "checkpoint --key FILE",
+		Short: "Sign the audit log's current tree head (for cron)",
+		Long: withExitStatus(`Verify the whole audit trail — every link, every Merkle tree hash, and every
+earlier checkpoint's root against the events — then sign the tree head the
+events give with the log's key (made by 'audit keygen') and keep the signed
+checkpoint in the store. The key is read from FILE, which only its owner may
+read, and is never stored.
+
+The log never signs a trail that does not verify, nor a tree inconsistent
+with a checkpoint it signed before: either is exit 1 and nothing is signed.
+When no event was added since the latest checkpoint, that one is printed and
+nothing is signed. A key other than the one that signed the latest
+checkpoint is refused (exit 2).`),
+		Example: `  # hourly, from root's crontab
+  0 * * * * gatehouse audit checkpoint --key /root/gatehouse-log.key -q`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keyFile == "" {
+				return usageError("--key is required: the file 'gatehouse audit keygen' wrote")
+			}
+			key, err := readLogKey(keyFile)
+			if err != nil {
+				return err
+			}
+			p, c, err := f.PrinterAndStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := c.Checkpoint(cmd.Context(), key)
+			if err != nil {
+				return err
+			}
+			if p.Format() != render.Table {
+				return p.Object(res)
+			}
+			if f.IO.IsQuiet() {
+				return nil
+			}
+			what := "signed the checkpoint of"
+			if !res.New {
+				what = "no new events: the latest checkpoint already covers"
+			}
+			_, err = fmt.Fprintf(f.IO.Out, "%s: %s %d events, root %s\n", f.IO.Color("32", "ok"), what, res.Size, res.Root)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key", "", "the log's private key `FILE` (from 'audit keygen')")
+	return cmd
+}
+
+func newCmdAuditCheckpoints(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "checkpoints",
+		Short: "List the signed checkpoints of the audit log",
+		Long: withExitStatus(`List the signed checkpoints kept in the store, oldest first: the number of
+events each covers, when it was signed, its root hash, and the names on its
+signatures (the log's, then any witnesses'). The names are listed, not
+checked: 'audit verify' checks every checkpoint's root against the events,
+and --witness checks cosignatures. -o json includes each signed note.`),
+		Example: `  gatehouse audit checkpoints
+  gatehouse audit checkpoints -o json | jq -r '.[-1].note' > latest.checkpoint`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, c, err := f.printerAnd(cmd.Context(), f.AuditStore)
+			if err != nil {
+				return err
+			}
+			cps, err := c.Checkpoints(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if p.Format() == render.JSON || p.Format() == render.YAML {
+				return p.Object(cps)
+			}
+			list := p.List([]string{"SIZE", "SIGNED", "ROOT", "SIGNERS"})
+			for i := range cps {
+				cp := &cps[i]
+				if err := list.Add(cp, strconv.FormatInt(cp.Size, 10), cp.Time, cp.Root, strings.Join(cp.Signers, " ")); err != nil {
+					return err
+				}
+			}
+			return list.Close()
+		},
+	}
+}
+
+func newCmdAuditProve(f *Factory) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "prove SEQ [--out FILE]",
+		Short: "Write an offline inclusion proof of one event",
+		Long: withExitStatus(`Write a proof that event SEQ is in the audit log, in the C2SP tlog-proof
+format: the event's index, the Merkle inclusion proof (at most one hash per
+level of the tree: 20 at a million events), and the latest signed checkpoint
+with any witness cosignatures. The event itself travels in the proof's extra
+line. Anyone with the log's public key checks it with 'audit verify-proof',
+without the store.
+
+The latest checkpoint must cover SEQ: run 'audit checkpoint' first.`),
+		Example: `  gatehouse audit prove 4211 --out event-4211.tlog-proof`,
+		Args:    exactArgs(1, "SEQ"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			seq, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || seq < 1 {
+				return usageError("invalid SEQ %q: want an event's sequence number", gatehouse.Clip(args[0], 40))
+			}
+			_, c, err := f.printerAnd(cmd.Context(), f.AuditStore)
+			if err != nil {
+				return err
+			}
+			proof, err := c.Prove(cmd.Context(), seq)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = f.IO.Out.Write(proof.Format())
+				return err
+			}
+			return writeReplacing(out, proof.Format())
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "write the proof to `FILE` (default: standard output)")
+	return cmd
+}
+
+// writeReplacing writes a file that is not secret, replacing it whole
+// (a temporary file renamed over it).
+func writeReplacing(path string, b []byte) error {
+	tmp := path + ".tmp"
+	os.Remove(tmp)
+	if err := writeNew(tmp, b, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot write %s: %v", gatehouse.EscapeUnsafe(path), gatehouse.PathCause(err))
+	}
+	return nil
+}
+
+// ProofResult is what 'audit verify-proof' found.
+type ProofResult struct {
+	Valid  bool             `json:"valid"`
+	Origin string           `json:"origin"`
+	Size   int64            `json:"size"`
+	Root   string           `json:"root"`
+	Event  *gatehouse.Event `json:"event"`
+	// Signers are the verified signatures' names: the log's, and those of
+	// the witnesses whose keys were given.
+	Signers []string `json:"signers"`
+}
+
+func newCmdAuditVerifyProof(f *Factory) *cobra.Command {
+	var keyFile, eventFile string
+	cmd := &cobra.Command{
+		Use:   "verify-proof --key PUBFILE FILE [--event EVENT.json]",
+		Short: "Check an inclusion proof offline, without the store",
+		Long: withExitStatus(`Check a proof written by 'audit prove': that its checkpoint is signed by the
+log's key (PUBFILE, from 'audit keygen'), and that the event it carries is in
+the log that checkpoint describes. Prints the event.
+
+With --event, also check that EVENT.json — one event as 'audit list -o json'
+or -o jsonl prints it — is the event the proof is for.
+
+No store is opened. A proof that does not hold is exit 1, naming why.`),
+		Example: `  gatehouse audit verify-proof --key gatehouse-log.key.pub event-4211.tlog-proof
+  gatehouse audit verify-proof --key gatehouse-log.key.pub event-4211.tlog-proof --event event.json`,
+		Args: exactArgs(1, "FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if keyFile == "" {
+				return usageError("--key is required: the log's public key file")
+			}
+			key, err := readLogPublicKey("--key", keyFile)
+			if err != nil {
+				return err
+			}
+			b, err := readBounded(args[0], audit.MaxProofSize)
+			if err != nil {
+				return err
+			}
+			var want *gatehouse.Event
+			if eventFile != "" {
+				if want, err = readEventFile(eventFile); err != nil {
+					return err
+				}
+			}
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			proof, err := audit.ParseProof(b)
+			if err != nil {
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s: %v", gatehouse.EscapeUnsafe(args[0]), err)
+			}
+			if len(proof.Extra) == 0 {
+				return gatehouse.Errorf(gatehouse.EINVALID, "the proof carries no event: it was not written by 'gatehouse audit prove'")
+			}
+			ev, err := audit.DecodeCanonical(proof.Extra)
+			if err != nil || ev.Seq != proof.Index+1 {
+				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the proof's event is not event %d of a gatehouse audit trail", proof.Index+1)
+			}
+			cp, n, err := proof.Verify(key.Verifier, proof.Extra)
+			if err != nil {
+				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the proof does not hold: %v", err)
+			}
+			if want != nil {
+				if field := sameEvent(want, ev); field != "" {
+					return gatehouse.Errorf(gatehouse.ECHECKFAILED, "%s is not the event the proof is for: its %s differs", gatehouse.EscapeUnsafe(eventFile), field)
+				}
+			}
+			res := ProofResult{Valid: true, Origin: cp.Origin, Size: cp.Size, Event: ev}
+			res.Root = audit.RootText(cp)
+			for _, s := range n.Sigs {
+				res.Signers = append(res.Signers, s.Name)
+			}
+			if p.Format() != render.Table {
+				return p.Object(res)
+			}
+			if f.IO.IsQuiet() {
+				return nil
+			}
+			_, err = fmt.Fprintf(f.IO.Out, "%s: event %d is in the log %s of %d events (root %s)\n  %s  %s %s %s by %s  %s\n",
+				f.IO.Color("32", "ok"), ev.Seq, gatehouse.EscapeUnsafe(cp.Origin), cp.Size, res.Root,
+				audit.FormatTime(ev.Time), gatehouse.EscapeUnsafe(ev.Action), gatehouse.EscapeUnsafe(ev.Target),
+				gatehouse.EscapeUnsafe(string(ev.Outcome)), gatehouse.EscapeUnsafe(ev.Actor), gatehouse.EscapeUnsafe(string(ev.Details)))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key", "", "the log's public key `PUBFILE` (from 'audit keygen')")
+	cmd.Flags().StringVar(&eventFile, "event", "", "also check that `EVENT.json` is the proven event")
+	return cmd
+}
+
+// readEventFile reads one event as 'audit list -o json' or -o jsonl
+// prints it (an object, or an array of one).
+func readEventFile(path string) (*gatehouse.Event, error) {
+	b, err := readBounded(path, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	var ev gatehouse.Event
+	if err := json.Unmarshal(b, &ev); err != nil {
+		var evs []gatehouse.Event
+		if json.Unmarshal(b, &evs) != nil || len(evs) != 1 {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "--event: not one audit event in JSON (as 'gatehouse audit list -o json' prints it)")
+		}
+		ev = evs[0]
+	}
+	return &ev, nil
+}
+
+// sameEvent names the first field in which a differs from b, "" when they
+// are the same event. Details are compared as JSON values: a renderer may
+// escape characters that the stored text holds raw.
+func sameEvent(a, b *gatehouse.Event) string {
+	switch {
+	case a.Seq != b.Seq:
+		return "sequence number"
+	case !a.Time.Equal(b.Time):
+		return "time"
+	case a.Actor != b.Actor:
+		return "actor"
+	case a.OSUser != b.OSUser:
+		return "os_user"
+	case a.Action != b.Action:
+		return "action"
+	case a.Target != b.Target:
+		return "target"
+	case a.Outcome != b.Outcome:
+		return "outcome"
+	case a.PrevHash != b.PrevHash:
+		return "previous hash"
+	case a.Hash != b.Hash:
+		return "hash"
+	}
+	var da, db any
+	if json.Unmarshal(a.Details, &da) != nil || json.Unmarshal(b.Details, &db) != nil || !reflect.DeepEqual(da, db) {
+		return "details"
+	}
+	return ""
+}

@@ -1,0 +1,161 @@
+package core
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
+)
+
+// CheckpointResult is what 'audit checkpoint' did.
+type CheckpointResult struct {
+	Origin string `json:"origin"`
+	Size   int64  `json:"size"`
+	Root   string `json:"root"`
+	// New is false when the latest checkpoint already covered every event.
+	New  bool   `json:"new"`
+	Note string `json:"note"`
+}
+
+// Checkpoint signs the current tree head with the log's key and keeps the
+// signed note in the store. It first verifies the whole trail — every
+// link, every stored tree hash, and every stored checkpoint's root against
+// the events — and signs only the root the events themselves give, so the
+// log never signs a tree it has not checked, nor one inconsistent with a
+// checkpoint it signed before. The key is read by the caller and never
+// stored; a key other than the one that signed the latest checkpoint is
+// refused.
+func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointResult, error) {
+	var out CheckpointResult
+	res, err := c.store.VerifyChain(ctx, nil, nil)
+	if err != nil {
+		return out, err
+	}
+	if !res.OK() {
+		return out, gatehouse.Errorf(gatehouse.ECHECKFAILED, "refusing to sign a checkpoint: the audit trail does not verify at event %d: %s", res.Fault.Seq, res.Fault.Problem)
+	}
+	root, err := base64.StdEncoding.DecodeString(res.Tree.Root)
+	if err != nil || len(root) != tlog.HashSize {
+		return out, fmt.Errorf("the verified tree root is malformed")
+	}
+	cp := audit.Checkpoint{Origin: key.Signer.Name(), Size: res.Tree.Size, Root: tlog.Hash(root)}
+	var latest *gatehouse.CheckpointRow
+	err = c.read(ctx, func(v gatehouse.View) error {
+		rows, err := v.Checkpoints()
+		if len(rows) > 0 {
+			latest = &rows[len(rows)-1]
+		}
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if latest != nil {
+		prev, _, err := audit.OpenCheckpoint([]byte(latest.Note), key.Verifier)
+		if err != nil {
+			return out, gatehouse.Errorf(gatehouse.EINVALID, "the latest checkpoint (of %d events) was not signed with this key: sign with the log's key", latest.Size)
+		}
+		if prev.Size == cp.Size {
+			return CheckpointResult{Origin: cp.Origin, Size: cp.Size, Root: res.Tree.Root, Note: latest.Note}, nil
+		}
+	}
+	signed, err := audit.SignCheckpoint(cp, key.Signer)
+	if err != nil {
+		return out, gatehouse.Errorf(gatehouse.EINVALID, "%v", err)
+	}
+	if err := c.store.PutCheckpoint(ctx, gatehouse.CheckpointRow{Size: cp.Size, Time: c.now().UTC(), Note: string(signed)}); err != nil {
+		return out, err
+	}
+	return CheckpointResult{Origin: cp.Origin, Size: cp.Size, Root: res.Tree.Root, New: true, Note: string(signed)}, nil
+}
+
+// CheckpointInfo describes a stored checkpoint for 'audit checkpoints'.
+type CheckpointInfo struct {
+	Size   int64  `json:"size"`
+	Time   string `json:"time"`
+	Origin string `json:"origin"`
+	Root   string `json:"root"`
+	// Signers are the names on the note's signature lines: the log's,
+	// then witnesses'. Listed, not verified: 'audit verify --witness'
+	// checks them with keys.
+	Signers []string `json:"signers"`
+	Note    string   `json:"note"`
+}
+
+// Checkpoints lists the stored signed checkpoints, oldest first.
+func (c *Core) Checkpoints(ctx context.Context) ([]CheckpointInfo, error) {
+	var out []CheckpointInfo
+	err := c.read(ctx, func(v gatehouse.View) error {
+		rows, err := v.Checkpoints()
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			cp, err := audit.ReadCheckpoint([]byte(r.Note))
+			if err != nil {
+				return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the stored checkpoint of %d events cannot be read: run 'gatehouse audit verify'", r.Size)
+			}
+			out = append(out, CheckpointInfo{Size: r.Size, Time: audit.FormatTime(r.Time), Origin: cp.Origin,
+				Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Signers: audit.SignerNames([]byte(r.Note)), Note: r.Note})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Prove makes the inclusion proof of event seq against the latest signed
+// checkpoint, in the C2SP tlog-proof format, with the event's canonical
+// encoding as its extra data. The proof is checked against the
+// checkpoint's root before it is returned.
+func (c *Core) Prove(ctx context.Context, seq int64) (*audit.Proof, error) {
+	var p *audit.Proof
+	err := c.read(ctx, func(v gatehouse.View) error {
+		ev, found, err := v.Event(seq)
+		if err != nil {
+			return err
+		}
+		if !found || seq < 1 {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "the audit trail has no event %d", seq)
+		}
+		rows, err := v.Checkpoints()
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 || rows[len(rows)-1].Size < seq {
+			return gatehouse.Errorf(gatehouse.EINVALID, "no signed checkpoint covers event %d yet: run 'gatehouse audit checkpoint --key FILE' first", seq)
+		}
+		latest := rows[len(rows)-1]
+		cp, err := audit.ReadCheckpoint([]byte(latest.Note))
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the stored checkpoint of %d events cannot be read: run 'gatehouse audit verify'", latest.Size)
+		}
+		hashes, err := tlog.ProveRecord(cp.Size, seq-1, audit.HashReader(v.TreeColumns))
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "cannot prove event %d: %v", seq, err)
+		}
+		leaf, err := audit.Canonical(&ev)
+		if err != nil {
+			return err
+		}
+		if tlog.CheckRecord(hashes, cp.Size, cp.Root, seq-1, tlog.RecordHash(leaf)) != nil {
+			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "event %d does not lead to the root of the checkpoint of %d events: the store was altered; run 'gatehouse audit verify'", seq, cp.Size)
+		}
+		p = &audit.Proof{Extra: leaf, Index: seq - 1, Hashes: hashes, Checkpoint: []byte(latest.Note)}
+		return nil
+	})
+	return p, err
+}
+
+// LatestCheckpoint is the latest signed checkpoint's note, "" when none
+// has been signed: the support envelope carries it to the vendor.
+func latestCheckpoint(v gatehouse.View) (string, error) {
+	rows, err := v.Checkpoints()
+	if err != nil || len(rows) == 0 {
+		return "", err
+	}
+	return rows[len(rows)-1].Note, nil
+}
