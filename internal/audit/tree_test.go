@@ -12,7 +12,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/gatehouse-dev/gatehouse/internal/audit")
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+)
 
 // treeVectors are the known answers in testdata/tree-vectors.json, made
 // once by testdata/tree-gen with the reference tlog and note packages.
