@@ -213,11 +213,12 @@ func (c *Client) AddCheckpoint(ctx context.Context, oldSize int64, proof tlog.Tr
 	}
 	lines, err := c.cosignatures(checkpoint, answer)
 	if err != nil {
-		e.kind, e.Detail = ErrNoCosignature, err.Error()
+		e.kind = ErrNoCosignature
 		if errors.Is(err, ErrInvalidCosignature) {
 			e.kind = ErrInvalidCosignature
 		}
-		e.msg = fmt.Sprintf("its answer carries no valid cosignature by its key %s: %s", c.key.Name(), e.Detail)
+		e.Detail = err.Error()
+		e.msg = "its answer: " + e.Detail
 		return nil, e
 	}
 	return lines, nil
@@ -286,15 +287,17 @@ func parseSize(contentType string, answer []byte) (int64, bool) {
 }
 
 // cosignatures checks a 200 answer: note signature lines, among which a
-// valid cosignature of checkpoint by c.key. It returns those by c.key.
+// valid cosignature of checkpoint by c.key. It returns those by c.key. Its
+// errors wrap ErrNoCosignature or ErrInvalidCosignature.
 func (c *Client) cosignatures(checkpoint, answer []byte) ([]byte, error) {
+	malformed := &kindError{ErrNoCosignature, "not note signature lines (HTTP 200)"}
 	if len(answer) == 0 || answer[len(answer)-1] != '\n' || !utf8.Valid(answer) {
-		return nil, errors.New("its answer is not note signature lines")
+		return nil, malformed
 	}
 	n := 0
 	for line := range strings.Lines(string(answer)) {
 		if n++; n > maxSigLines || !strings.HasPrefix(line, "— ") || strings.Count(line, " ") != 2 {
-			return nil, errors.New("its answer is not note signature lines")
+			return nil, malformed
 		}
 	}
 	signed, err := openCosigned(append(bytes.Clone(checkpoint), answer...), c.key)
@@ -368,36 +371,45 @@ func ParseKey(vkey string) (note.Verifier, error) {
 func VerifyCosignature(signed []byte, key note.Verifier) (time.Time, error) {
 	n, err := openCosigned(signed, key)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("witness %s: %w", key.Name(), err)
+		return time.Time{}, err
 	}
 	for _, s := range n.Sigs {
 		if s.Name == key.Name() && s.Hash == key.KeyHash() {
 			t, err := torchwood.CosignatureTimestamp(s)
 			if err != nil {
-				return time.Time{}, fmt.Errorf("witness %s: %w: %v", key.Name(), ErrInvalidCosignature, err)
+				return time.Time{}, &kindError{ErrInvalidCosignature, fmt.Sprintf("the cosignature by witness key %s: %v", key.Name(), err)}
 			}
 			return time.Unix(t, 0), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("witness %s: %w", key.Name(), ErrNoCosignature)
+	return time.Time{}, &kindError{ErrNoCosignature, "no cosignature by witness key " + key.Name()}
 }
 
 // openCosigned opens a signed note with key as the one known verifier. Its
-// errors wrap ErrNoCosignature or ErrInvalidCosignature.
+// errors are *kindError, of kind ErrNoCosignature or ErrInvalidCosignature.
 func openCosigned(signed []byte, key note.Verifier) (*note.Note, error) {
 	n, err := note.Open(signed, note.VerifierList(key))
 	var unverified *note.UnverifiedNoteError
 	var invalid *note.InvalidSignatureError
 	switch {
 	case errors.As(err, &unverified):
-		return nil, ErrNoCosignature
+		return nil, &kindError{ErrNoCosignature, "no cosignature by witness key " + key.Name()}
 	case errors.As(err, &invalid):
-		return nil, fmt.Errorf("%w: the checkpoint or the signature was altered", ErrInvalidCosignature)
+		return nil, &kindError{ErrInvalidCosignature, "the cosignature by witness key " + key.Name() + " does not verify: the checkpoint or the signature was altered"}
 	case err != nil:
-		return nil, fmt.Errorf("%w: the signed checkpoint is malformed (%v)", ErrNoCosignature, err)
+		return nil, &kindError{ErrNoCosignature, fmt.Sprintf("no cosignature by witness key %s: the signed checkpoint is malformed (%v)", key.Name(), err)}
 	}
 	return n, nil
 }
+
+// kindError is an error of one of the Err kinds, in words of its own.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
 
 // escape returns at most maxDetail bytes of a witness's answer, trimmed and
 // Go-quoted in ASCII, so that no control or bidirectional character of the
