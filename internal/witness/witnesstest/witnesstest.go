@@ -74,7 +74,7 @@ type Options struct {
 	// Name is the witness's name, in its cosignature lines and its key;
 	// "" means "witness.test/litewitness".
 	Name string
-	// Logs are registered before the witness starts; AddLog adds more.
+	// Logs are registered before Start returns; AddLog adds more.
 	Logs []Log
 }
 
