@@ -12,9 +12,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
+	"github.com/gatehouse-dev/gatehouse/internal/witness"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -148,8 +150,25 @@ func readLogPublicKey(flag, path string) (*audit.LogKey, error) {
 	return &audit.LogKey{Verifier: v, VKey: strings.TrimSpace(string(b))}, nil
 }
 
+// readWitnessKey reads a witness's public key (cosignature/v1, as
+// litewitness prints it), given as the key itself or a file holding it.
+func readWitnessKey(flag, s string) (note.Verifier, error) {
+	if k, err := witness.ParseKey(s); err == nil {
+		return k, nil
+	}
+	b, err := readBounded(s, 4<<10)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s: neither a witness key nor a file holding one", flag)
+	}
+	k, err := witness.ParseKey(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s: %v", flag, err)
+	}
+	return k, nil
+}
+
 func newCmdAuditCheckpoint(f *Factory) *cobra.Command {
-	var keyFile string
+	var keyFile, witnessURL, witnessKey string
 	cmd := &cobra.Command{
 		Use:   "checkpoint --key FILE",
 		Short: "Sign the audit log's current tree head (for cron)",
@@ -163,9 +182,19 @@ The log never signs a trail that does not verify, nor a tree inconsistent
 with a checkpoint it signed before: either is exit 1 and nothing is signed.
 When no event was added since the latest checkpoint, that one is printed and
 nothing is signed. A key other than the one that signed the latest
-checkpoint is refused (exit 2).`),
+checkpoint is refused (exit 2).
+
+With --witness URL and --witness-key KEY, the checkpoint is then sent to a
+C2SP tlog-witness on another host (such as litewitness) with a consistency
+proof from the last checkpoint that witness cosigned, and the witness's
+cosignature is kept with it. A witness that refuses because the log no longer
+extends what it saw — the history was rewritten — is exit 1; a witness that
+cannot be reached is exit 3, and the checkpoint stays signed: the next run
+sends it again.`),
 		Example: `  # hourly, from root's crontab
-  0 * * * * gatehouse audit checkpoint --key /root/gatehouse-log.key -q`,
+  0 * * * * gatehouse audit checkpoint --key /root/gatehouse-log.key -q
+  gatehouse audit checkpoint --key /root/gatehouse-log.key \
+    --witness https://witness.example.net --witness-key /etc/gatehouse/witness.pub`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if keyFile == "" {
@@ -175,11 +204,26 @@ checkpoint is refused (exit 2).`),
 			if err != nil {
 				return err
 			}
+			var witnesses []*witness.Client
+			if (witnessURL == "") != (witnessKey == "") {
+				return usageError("--witness and --witness-key go together: the witness's URL and its public key")
+			}
+			if witnessURL != "" {
+				k, err := readWitnessKey("--witness-key", witnessKey)
+				if err != nil {
+					return err
+				}
+				w, err := witness.NewClient(witnessURL, k)
+				if err != nil {
+					return usageError("invalid --witness: %v", err)
+				}
+				witnesses = append(witnesses, w)
+			}
 			p, c, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
-			res, err := c.Checkpoint(cmd.Context(), key)
+			res, err := c.Checkpoint(cmd.Context(), key, witnesses...)
 			if err != nil {
 				return err
 			}
@@ -194,10 +238,17 @@ checkpoint is refused (exit 2).`),
 				what = "no new events: the latest checkpoint already covers"
 			}
 			_, err = fmt.Fprintf(f.IO.Out, "%s: %s %d events, root %s\n", f.IO.Color("32", "ok"), what, res.Size, res.Root)
+			for _, w := range res.Witnesses {
+				if err == nil {
+					_, err = fmt.Fprintf(f.IO.Out, "cosigned by witness %s\n", gatehouse.EscapeUnsafe(w))
+				}
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the log's private key `FILE` (from 'audit keygen')")
+	cmd.Flags().StringVar(&witnessURL, "witness", "", "send the checkpoint to the C2SP tlog-witness at `URL`")
+	cmd.Flags().StringVar(&witnessKey, "witness-key", "", "the witness's public `KEY` (or a file holding it)")
 	return cmd
 }
 

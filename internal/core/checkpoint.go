@@ -3,11 +3,16 @@ package core
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/witness"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -19,6 +24,117 @@ type CheckpointResult struct {
 	// New is false when the latest checkpoint already covered every event.
 	New  bool   `json:"new"`
 	Note string `json:"note"`
+	// Witnesses are the witnesses that cosigned it in this run.
+	Witnesses []string `json:"witnesses,omitempty"`
+}
+
+// Cosign asks witness w to cosign the stored checkpoint of size, with a
+// consistency proof from the latest checkpoint w cosigned before (as the
+// store's notes show; none: from the empty tree), and keeps the
+// cosignature with the checkpoint. A witness that holds another size is
+// asked once more, from its size. It returns the cosigned note.
+//
+// A witness that refuses because the log no longer extends what it saw is
+// ECHECKFAILED: the history was rewritten. Any other failure is
+// EUNAVAILABLE; the checkpoint stays signed and stored either way.
+func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (string, error) {
+	var row gatehouse.CheckpointRow
+	var old int64
+	var proofs = map[int64]tlog.TreeProof{}
+	prove := func(v gatehouse.View, from int64) error {
+		if from == 0 || from == size {
+			proofs[from] = tlog.TreeProof{}
+			return nil
+		}
+		p, err := tlog.ProveTree(size, from, audit.HashReader(v.TreeColumns))
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "cannot prove the log of %d events extends that of %d: %v", size, from, err)
+		}
+		proofs[from] = p
+		return nil
+	}
+	err := c.read(ctx, func(v gatehouse.View) error {
+		rows, err := v.Checkpoints()
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.Size == size {
+				row = r
+			}
+			if r.Size < size {
+				if _, err := witness.VerifyCosignature([]byte(r.Note), w.Key()); err == nil {
+					old = r.Size
+				}
+			}
+		}
+		if row.Note == "" {
+			return gatehouse.Errorf(gatehouse.EINTERNAL, "no stored checkpoint of %d events", size)
+		}
+		return prove(v, old)
+	})
+	if err != nil {
+		return "", err
+	}
+	if _, err := witness.VerifyCosignature([]byte(row.Note), w.Key()); err == nil {
+		return row.Note, nil // cosigned already
+	}
+	cosig, err := w.AddCheckpoint(ctx, old, proofs[old], []byte(row.Note))
+	var werr *witness.Error
+	if errors.Is(err, witness.ErrConflict) && errors.As(err, &werr) && werr.KnownSize >= 0 && werr.KnownSize <= size && werr.KnownSize != old {
+		old = werr.KnownSize
+		if err := c.read(ctx, func(v gatehouse.View) error { return prove(v, old) }); err != nil {
+			return "", err
+		}
+		cosig, err = w.AddCheckpoint(ctx, old, proofs[old], []byte(row.Note))
+	}
+	switch {
+	case errors.Is(err, witness.ErrHistoryRewritten):
+		return "", gatehouse.Wrap(gatehouse.ECHECKFAILED, err, "%v", err)
+	case err != nil:
+		return "", gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "%v", err)
+	}
+	row.Note += string(cosig)
+	if err := c.store.PutCheckpoint(ctx, row); err != nil {
+		return "", err
+	}
+	return row.Note, nil
+}
+
+// WitnessCheck is what 'audit verify --witness' found.
+type WitnessCheck struct {
+	Witness string `json:"witness"`
+	Size    int64  `json:"size"`
+	// Time is the time the witness put in its cosignature.
+	Time string `json:"time"`
+}
+
+// CheckWitness checks that the latest stored checkpoint carries a valid
+// cosignature by witness key k: that a witness on another host saw the log
+// at that size. ECHECKFAILED when it does not.
+func (c *Core) CheckWitness(ctx context.Context, k note.Verifier) (WitnessCheck, error) {
+	out := WitnessCheck{Witness: k.Name()}
+	var latest *gatehouse.CheckpointRow
+	err := c.read(ctx, func(v gatehouse.View) error {
+		rows, err := v.Checkpoints()
+		if len(rows) > 0 {
+			latest = &rows[len(rows)-1]
+		}
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if latest == nil {
+		return out, gatehouse.Errorf(gatehouse.ECHECKFAILED, "no checkpoint has been signed, so none is cosigned by witness %s", gatehouse.EscapeUnsafe(k.Name()))
+	}
+	out.Size = latest.Size
+	t, err := witness.VerifyCosignature([]byte(latest.Note), k)
+	if err != nil {
+		return out, gatehouse.Errorf(gatehouse.ECHECKFAILED, "the latest checkpoint (of %d events) has no valid cosignature by witness %s", latest.Size, gatehouse.EscapeUnsafe(k.Name()))
+	}
+	out.Time = t.UTC().Format(time.RFC3339)
+	return out, nil
 }
 
 // Checkpoint signs the current tree head with the log's key and keeps the
@@ -29,7 +145,23 @@ type CheckpointResult struct {
 // checkpoint it signed before. The key is read by the caller and never
 // stored; a key other than the one that signed the latest checkpoint is
 // refused.
-func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointResult, error) {
+func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey, witnesses ...*witness.Client) (CheckpointResult, error) {
+	res, err := c.checkpoint(ctx, key)
+	if err != nil {
+		return res, err
+	}
+	for _, w := range witnesses {
+		note, err := c.Cosign(ctx, w, res.Size)
+		if err != nil {
+			return res, err
+		}
+		res.Note = note
+		res.Witnesses = append(res.Witnesses, w.Name())
+	}
+	return res, nil
+}
+
+func (c *Core) checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointResult, error) {
 	var out CheckpointResult
 	res, err := c.store.VerifyChain(ctx, nil, nil)
 	if err != nil {

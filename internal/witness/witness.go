@@ -159,6 +159,12 @@ func NewClient(submissionPrefix string, key note.Verifier) (*Client, error) {
 // URL returns the witness's submission prefix.
 func (c *Client) URL() string { return c.url }
 
+// Key is the witness's cosigning key.
+func (c *Client) Key() note.Verifier { return c.key }
+
+// Name is the witness's name: its key's.
+func (c *Client) Name() string { return c.key.Name() }
+
 // AddCheckpoint asks the witness to cosign checkpoint, a signed note whose
 // text is a C2SP checkpoint, given proof, the consistency proof from oldSize
 // (the size of the checkpoint the witness cosigned last; 0, with no proof,
