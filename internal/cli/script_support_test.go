@@ -55,7 +55,8 @@ func cmdSSHKeygen(ts *testscript.TestScript, neg bool, args []string) {
 // envelope JSONFILE PREFIX reads a decrypted envelope strictly, as a vendor
 // would, writes its password to PREFIX.password (the vendor's copy: stdin
 // for a logon) and sets ENV_ACCOUNT, ENV_PASSWORD, ENV_LOGIN_URL,
-// ENV_REQUEST_ID, ENV_TENANT and ENV_EXPIRES.
+// ENV_REQUEST_ID, ENV_TENANT and ENV_EXPIRES, and writes the log
+// checkpoint it carries, if any, to PREFIX.checkpoint.
 func cmdEnvelope(ts *testscript.TestScript, neg bool, args []string) {
 	env, err := support.ParseEnvelope([]byte(ts.ReadFile(args[0])))
 	ts.Check(err)
@@ -66,6 +67,9 @@ func cmdEnvelope(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("ENV_REQUEST_ID", env.RequestID)
 	ts.Setenv("ENV_TENANT", env.TenantID)
 	ts.Setenv("ENV_EXPIRES", env.ExpiresAt.Format(time.RFC3339Nano))
+	if env.Checkpoint != "" {
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]+".checkpoint"), []byte(env.Checkpoint), 0o644))
+	}
 }
 
 // noleak SECRET DIR [EXCLUDED...] fails if any file under DIR, other than

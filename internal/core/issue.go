@@ -158,14 +158,23 @@ func (c *Core) issue(ctx context.Context, o IssueOptions, action string) (*Issue
 		expires, reset = cur.EffectiveExpiry(), cur.ResetAfterUse
 	}
 
+	var checkpoint string
+	if err := c.read(ctx, func(v gatehouse.View) error {
+		var err error
+		checkpoint, err = latestCheckpoint(v)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	env := &support.Envelope{
-		Version:   support.EnvelopeVersion,
-		Account:   res.Account,
-		LoginURL:  st.Server.LoginURL(),
-		TenantID:  st.TenantID,
-		RequestID: support.NewRequestID(),
-		IssuedAt:  now,
-		ExpiresAt: expires,
+		Version:    support.EnvelopeVersion,
+		Account:    res.Account,
+		LoginURL:   st.Server.LoginURL(),
+		TenantID:   st.TenantID,
+		RequestID:  support.NewRequestID(),
+		IssuedAt:   now,
+		ExpiresAt:  expires,
+		Checkpoint: checkpoint,
 	}
 	hash, sealed, err := support.GenerateAndSeal(env, recipients, o.Armor)
 	if err != nil {

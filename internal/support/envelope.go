@@ -30,6 +30,11 @@ type Envelope struct {
 	RequestID string    `json:"request_id"`
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Checkpoint is the audit log's latest signed checkpoint (a C2SP
+	// signed note, with any witness cosignatures) when the request was
+	// made, so that every vendor holds an outside copy of the log head;
+	// absent until the log's first 'audit checkpoint'.
+	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
 // Secret is a password held as bytes, so that it can be wiped. It marshals
