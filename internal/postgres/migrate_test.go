@@ -46,7 +46,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := old.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != 3 {
+	if res, err := old.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != 3 {
 		t.Errorf("the old chain read-only: %+v, %v", res, err)
 	}
 	if info, err := old.Info(ctx); err != nil || info.SchemaVersion != 1 {
@@ -75,7 +75,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 			d["from_version"] != 1 || d["to_version"] != SchemaVersion() {
 			t.Errorf("tenant %q: %d events, the last %+v", tenant, n, last)
 		}
-		if res, err := st.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != int64(i+3) {
+		if res, err := st.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != int64(i+3) {
 			t.Errorf("tenant %q after the migration: %+v, %v", tenant, res, err)
 		}
 		view(t, st, func(v gatehouse.View) error {

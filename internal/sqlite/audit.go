@@ -173,9 +173,12 @@ func (db *DB) Head(ctx context.Context) (gatehouse.ChainHead, error) {
 }
 
 // VerifyChain walks the whole trail in sequence order from one snapshot and
-// checks every link; head, when non-nil, must be found on the way. progress,
-// when non-nil, is called with the number of events checked so far.
-func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (gatehouse.ChainResult, error) {
+// checks every link; o.Head, when non-nil, must be found on the way.
+// o.Progress, when non-nil, is called with the number of events checked so
+// far; o.Each with every sound event; o.Then, after a sound walk of a store
+// of the current schema, on the same snapshot.
+func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gatehouse.ChainResult, error) {
+	head, progress := o.Head, o.Progress
 	var res audit.Result
 	err := db.view(ctx, func(tx *Tx) error {
 		var total int64
@@ -202,11 +205,20 @@ func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progre
 			if !more {
 				break
 			}
+			if o.Each != nil {
+				if err := o.Each(&ev); err != nil {
+					return err
+				}
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		rows.Close()
 		res = v.Finish(total)
+		if o.Then != nil && res.OK() && db.version == int64(SchemaVersion()) {
+			return o.Then(tx)
+		}
 		return nil
 	})
 	return res, err

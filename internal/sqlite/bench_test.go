@@ -46,7 +46,7 @@ func BenchmarkVerifyChain(b *testing.B) {
 	appendEvents(b, db, n-1)
 	b.ResetTimer()
 	for range b.N {
-		res, err := db.VerifyChain(ctx, nil, nil)
+		res, err := db.VerifyChain(ctx, gatehouse.VerifyOptions{})
 		if err != nil || !res.OK() || res.Valid != n {
 			b.Fatalf("verify: %+v %v", res, err)
 		}

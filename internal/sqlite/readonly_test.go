@@ -27,7 +27,7 @@ func TestOpenReadOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := db.VerifyChain(ctx, nil, nil)
+		res, err := db.VerifyChain(ctx, gatehouse.VerifyOptions{})
 		if err != nil || !res.OK() || res.Valid != 1 {
 			t.Fatalf("verify = %+v, %v", res, err)
 		}

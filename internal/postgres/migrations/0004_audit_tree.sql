@@ -1,0 +1,1 @@
+-- 0004: Merkle tree over audit events (filled in by the lead)

@@ -1,0 +1,1 @@
+-- 0008: Merkle tree over audit events (filled in by the lead)
