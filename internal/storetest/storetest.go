@@ -35,6 +35,13 @@ type Harness struct {
 	SetSchemaVersion func(t *testing.T, location string, v int)
 	// SchemaVersion is the version this binary writes.
 	SchemaVersion int
+	// CreateBeforeState creates an on-prem store at the last schema whose
+	// events recorded no after-state, as the gatehouse of that schema
+	// would have: its init's rows, then fill's, and a store.init without
+	// state.
+	CreateBeforeState func(t *testing.T, location string, fill func(tx gatehouse.Tx) error)
+	// Exec runs a statement on the store behind gatehouse's back.
+	Exec func(t *testing.T, location, sql string)
 }
 
 var ctx = context.Background()
@@ -55,6 +62,8 @@ func Run(t *testing.T, h Harness) {
 		{"NewerSchemaRefused", testNewerSchema},
 		{"TenantIsolation", testTenantIsolation},
 		{"CopyRoundTrip", testCopyRoundTrip},
+		{"StateMatchesEvents", testStateMatchesEvents},
+		{"MigrationBaseline", testMigrationBaseline},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
 	}
