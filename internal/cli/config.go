@@ -87,14 +87,17 @@ Policy keys (dotted, or nested under sso:, support:, …):
 				return err
 			}
 			if pol.Has("audit.verify") {
-				res, err := db.VerifyChain(cmd.Context(), nil, nil)
+				res, err := db.VerifyAudit(cmd.Context(), nil, nil)
 				if err != nil {
 					return err
 				}
 				facts.AuditOK = res.OK()
 				facts.AuditDetail = fmt.Sprintf("%d/%d events valid", res.Valid, res.Total)
-				if !res.OK() {
+				switch {
+				case !res.ChainResult.OK():
 					facts.AuditDetail = fmt.Sprintf("broken at event %d", res.Fault.Seq)
+				case !res.OK():
+					facts.AuditDetail = fmt.Sprintf("%d rows differ from the trail", len(res.State.Differences))
 				}
 			}
 			findings := policy.Check(pol, facts)

@@ -199,6 +199,7 @@ func scriptParams(store string) testscript.Params {
 			"sum":        cmdSum,
 			"envesc":     cmdEnvEsc,
 			"pgexec":     cmdPGExec,
+			"storesql":   cmdStoreSQL,
 		},
 	}
 }
@@ -326,6 +327,20 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// storesql SQL runs SQL that both stores understand against the store
+// $GATEHOUSE_STORE, whichever it is: sqlexec on the SQLite file, pgexec on
+// PostgreSQL.
+func cmdStoreSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: storesql SQL")
+	}
+	if ts.Getenv("STORE") == "postgres" {
+		cmdPGExec(ts, neg, args)
+		return
+	}
+	cmdSQLExec(ts, neg, []string{ts.Getenv("GATEHOUSE_STORE"), args[0]})
 }
 
 // pgexec SQL runs SQL against the PostgreSQL store $GATEHOUSE_STORE as its

@@ -163,7 +163,7 @@ func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey, witnesses ...*
 
 func (c *Core) checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointResult, error) {
 	var out CheckpointResult
-	res, err := c.store.VerifyChain(ctx, nil, nil)
+	res, err := c.store.VerifyChain(ctx, gatehouse.VerifyOptions{})
 	if err != nil {
 		return out, err
 	}

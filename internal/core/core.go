@@ -59,10 +59,14 @@ func (c *Core) Store() gatehouse.Store { return c.store }
 func (c *Core) Close() error { return c.store.Close() }
 
 // change is one write transaction as the rules see it: the store's Tx,
-// and the stored name of the MSP admin authorised in it.
+// the stored name of the MSP admin authorised in it, and the security
+// state it wrote, which its event records (state.go).
 type change struct {
 	gatehouse.Tx
 	admin string
+	// written holds the state keys written, each with its value when the
+	// write said what it is, else nil (read when the event is built).
+	written map[string]any
 }
 
 // recordedActor is the name an event or a row records for actor: the
@@ -85,11 +89,18 @@ var TestOnlyBeforeCommit func(action string)
 // gatehouse.Store.Change).
 func (c *Core) update(ctx context.Context, fn func(t *change) (*gatehouse.NewEvent, error)) (*gatehouse.Event, error) {
 	return c.store.Change(ctx, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
-		ne, err := fn(&change{Tx: tx})
-		if ne != nil && err == nil && TestOnlyBeforeCommit != nil {
+		t := &change{Tx: tx}
+		ne, err := fn(t)
+		if ne == nil || err != nil {
+			return nil, err
+		}
+		if err := t.recordState(ne); err != nil {
+			return nil, err
+		}
+		if TestOnlyBeforeCommit != nil {
 			TestOnlyBeforeCommit(ne.Action)
 		}
-		return ne, err
+		return ne, nil
 	})
 }
 

@@ -224,7 +224,7 @@ func TestConcurrentRotations(t *testing.T) {
 	if rotated != 1 {
 		t.Fatalf("%d rotations happened, want 1", rotated)
 	}
-	if res, _ := fx.db.VerifyChain(ctx, nil, nil); !res.OK() {
+	if res, _ := fx.db.VerifyChain(ctx, gatehouse.VerifyOptions{}); !res.OK() {
 		t.Fatalf("chain: %+v", res.Fault)
 	}
 }

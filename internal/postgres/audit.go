@@ -267,12 +267,15 @@ func (s *Store) Head(ctx context.Context) (gatehouse.ChainHead, error) {
 }
 
 // VerifyChain walks the tenant's whole chain in sequence order from one
-// snapshot and checks every link with audit.Verifier. head, when non-nil,
-// is a head recorded elsewhere that must be found on the way; without one,
-// the tenant's stored head row serves, so a tail cut off without moving the
-// head back is found too. progress, when non-nil, is called with the number
-// of events checked so far.
-func (s *Store) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (gatehouse.ChainResult, error) {
+// snapshot and checks every link with audit.Verifier. o.Head, when
+// non-nil, is a head recorded elsewhere that must be found on the way;
+// without one, the tenant's stored head row serves, so a tail cut off
+// without moving the head back is found too. o.Progress, when non-nil, is
+// called with the number of events checked so far; o.Each with every sound
+// event; o.Then, after a sound walk of a database of the current schema,
+// on the same snapshot.
+func (s *Store) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gatehouse.ChainResult, error) {
+	head, progress := o.Head, o.Progress
 	var res gatehouse.ChainResult
 	err := s.view(ctx, func(v *View) error {
 		if head == nil {
@@ -314,18 +317,28 @@ func (s *Store) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, prog
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
 			}
-			more, err := ver.Feed(&ev, tree, scanEvent(rows, &ev, &tree))
+			scanErr := scanEvent(rows, &ev, &tree) // before tree is passed: it is the row's
+			more, err := ver.Feed(&ev, tree, scanErr)
 			if err != nil {
 				return err
 			}
 			if !more {
 				break
 			}
+			if o.Each != nil {
+				if err := o.Each(&ev); err != nil {
+					return err
+				}
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		rows.Close()
 		res = ver.Finish(total)
+		if o.Then != nil && res.OK() && s.version == SchemaVersion() {
+			return o.Then(v)
+		}
 		return nil
 	})
 	return res, err

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
 	"github.com/gatehouse-dev/gatehouse/internal/postgres"
 	"github.com/gatehouse-dev/gatehouse/internal/storetest"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -27,6 +28,12 @@ func TestConformance(t *testing.T) {
 			}
 		},
 		SchemaVersion: postgres.SchemaVersion(),
+		CreateBeforeState: func(t *testing.T, location string, fill func(tx gatehouse.Tx) error) {
+			if err := postgres.CreateAtVersionForTest(location, 3, fill); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Exec: func(t *testing.T, location, q string) { superExec(t, location, q) },
 	})
 }
 

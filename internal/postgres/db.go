@@ -62,6 +62,11 @@ type Options struct {
 	// MaxConns caps the connection pool; 0 means pgxpool's default (the
 	// URL's pool_max_conns, or max(4, CPUs)).
 	MaxConns int32
+	// Migrate, when set, is run for every tenant by a migration from a
+	// schema older than stateVersion, whose events recorded no
+	// after-state; its details go into the tenant's store.migrate event
+	// (see gatehouse.MigrateFunc).
+	Migrate gatehouse.MigrateFunc
 }
 
 // Store is one tenant's store in a PostgreSQL database. It is safe for
@@ -74,7 +79,8 @@ type Store struct {
 	readOnly bool
 	location string
 	// version is the database's schema version when it was opened.
-	version int
+	version     int
+	migrateHook gatehouse.MigrateFunc
 }
 
 var (
@@ -187,7 +193,7 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{pool: pool, tenant: opts.Tenant, now: now, osUser: opts.OSUser,
-		readOnly: opts.ReadOnly, location: redactURL(rawURL)}
+		readOnly: opts.ReadOnly, location: redactURL(rawURL), migrateHook: opts.Migrate}
 	if opts.ReadOnly {
 		err = s.checkReadable(ctx, opts.OlderSchema)
 	} else {

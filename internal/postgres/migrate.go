@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"maps"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/schema"
@@ -16,6 +17,11 @@ var migrationFS embed.FS
 
 // migrations are read once from the embedded files named NNNN_name.sql.
 var migrations = schema.Load(migrationFS, "migrations")
+
+// stateVersion is the first schema whose events record the after-state of
+// every change: a migration from an older one records each tenant's
+// baseline (Options.Migrate).
+const stateVersion = 4
 
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int { return len(migrations) }
@@ -105,12 +111,21 @@ func (s *Store) recordMigration(ctx context.Context, tx pgx.Tx, from int) error 
 		if err := tx.QueryRow(ctx, qLockHead, tenant, audit.GenesisHash).Scan(&head.Seq, &head.Hash); err != nil {
 			return err
 		}
+		details := map[string]any{}
+		if from < stateVersion && s.migrateHook != nil {
+			d, err := s.migrateHook(&Tx{View: View{ctx: ctx, q: tx, tenant: tenant, now: now}, s: s, head: head}, from)
+			if err != nil {
+				return err
+			}
+			maps.Copy(details, d)
+		}
+		details["from_version"], details["to_version"] = from, SchemaVersion()
 		ne := &gatehouse.NewEvent{
 			Actor:   gatehouse.ActorSystem,
 			Action:  "store.migrate",
 			Target:  "store",
 			Outcome: gatehouse.OutcomeSuccess,
-			Details: map[string]any{"from_version": from, "to_version": SchemaVersion()},
+			Details: details,
 		}
 		if _, err := appendEvent(ctx, tx, tenant, head, ne, now, s.osUser); err != nil {
 			return err

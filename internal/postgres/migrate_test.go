@@ -46,7 +46,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := old.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != 3 {
+	if res, err := old.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != 3 {
 		t.Errorf("the old chain read-only: %+v, %v", res, err)
 	}
 	if info, err := old.Info(ctx); err != nil || info.SchemaVersion != 1 {
@@ -54,8 +54,19 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	old.Close()
 
-	s := open(t, url, Options{Tenant: "acme"})
-	open(t, url, Options{Tenant: "globex"}) // a second open migrates nothing
+	// The migration runs the hook once per tenant, with that tenant's
+	// transaction, and records what it returns in the tenant's event.
+	var hooked []string
+	hook := func(tx gatehouse.Tx, from int) (map[string]any, error) {
+		tenant := tx.(*Tx).tenant
+		hooked = append(hooked, tenant)
+		n := 0
+		err := tx.UserStates(func(*gatehouse.UserStateRow) error { n++; return nil })
+		return map[string]any{"probe": tenant, "users": n}, err
+	}
+	s := open(t, url, Options{Tenant: "acme", Migrate: hook})
+	open(t, url, Options{Tenant: "globex", Migrate: hook}) // a second open migrates nothing
+	check(t, "tenants the migration hook ran for", hooked, tenants)
 	for i, tenant := range tenants {
 		st := open(t, url, Options{Tenant: tenant})
 		var last gatehouse.Event
@@ -67,15 +78,19 @@ func TestMigrateFromVersion1(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		var d map[string]int
+		var d struct {
+			From  int    `json:"from_version"`
+			To    int    `json:"to_version"`
+			Probe string `json:"probe"`
+		}
 		if err := json.Unmarshal(last.Details, &d); err != nil {
 			t.Fatal(err)
 		}
 		if n != i+3 || last.Seq != int64(i+3) || last.Action != "store.migrate" || last.Actor != gatehouse.ActorSystem ||
-			d["from_version"] != 1 || d["to_version"] != SchemaVersion() {
+			d.From != 1 || d.To != SchemaVersion() || d.Probe != tenant {
 			t.Errorf("tenant %q: %d events, the last %+v", tenant, n, last)
 		}
-		if res, err := st.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != int64(i+3) {
+		if res, err := st.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != int64(i+3) {
 			t.Errorf("tenant %q after the migration: %+v, %v", tenant, res, err)
 		}
 		view(t, st, func(v gatehouse.View) error {

@@ -199,7 +199,7 @@ func checkChain(t *testing.T, s *Store, want map[string]bool) {
 			t.Errorf("tenant %s: holds event %s, which is not its own", tenant, key)
 		}
 	}
-	res, err := s.VerifyChain(ctx, nil, nil)
+	res, err := s.VerifyChain(ctx, gatehouse.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestAppendOnly(t *testing.T) {
 	url := pgtest.New(t)
 	s := create(t, url, "acme", Options{})
 	appendN(t, s, 3)
-	before, err := s.VerifyChain(context.Background(), nil, nil)
+	before, err := s.VerifyChain(context.Background(), gatehouse.VerifyOptions{})
 	if err != nil || !before.OK() {
 		t.Fatal(before, err)
 	}
@@ -342,7 +342,7 @@ func TestAppendOnly(t *testing.T) {
 			t.Errorf("%s: error %v, want the append-only refusal", q, err)
 		}
 	}
-	after, err := s.VerifyChain(context.Background(), nil, nil)
+	after, err := s.VerifyChain(context.Background(), gatehouse.VerifyOptions{})
 	if err != nil || *after.Tree != *before.Tree {
 		t.Errorf("after refused edits: tree %+v, want %+v", after.Tree, before.Tree)
 	}
@@ -380,7 +380,7 @@ func TestApplicationRole(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("a change of every table as the application role: %v", err)
 	}
-	if res, err := app.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != 5 {
+	if res, err := app.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != 5 {
 		t.Fatalf("verify as the application role: %+v, %v", res, err)
 	}
 	appConn := dial(t, appURL)
@@ -534,7 +534,7 @@ func TestTamperDetected(t *testing.T) {
 			appendN(t, acme, 10)
 			appendN(t, globex, 10)
 			tamper(t, dial(t, url), tc.sql)
-			res, err := acme.VerifyChain(ctx, nil, nil)
+			res, err := acme.VerifyChain(ctx, gatehouse.VerifyOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -542,7 +542,7 @@ func TestTamperDetected(t *testing.T) {
 				t.Errorf("verify = %+v, fault %+v; want a fault at %d: %q", res, res.Fault, tc.seq, tc.problem)
 			}
 			// The other tenant's chain is untouched and still verifies.
-			if res, err := globex.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != 11 {
+			if res, err := globex.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != 11 {
 				t.Errorf("globex: %+v, %v", res, err)
 			}
 		})
@@ -558,11 +558,11 @@ func TestVerifyRecordedHead(t *testing.T) {
 	if err != nil || head.Seq != 6 {
 		t.Fatal(head, err)
 	}
-	if res, err := s.VerifyChain(ctx, &head, nil); err != nil || !res.OK() {
+	if res, err := s.VerifyChain(ctx, gatehouse.VerifyOptions{Head: &head}); err != nil || !res.OK() {
 		t.Errorf("verify with the true head: %+v, %v", res, err)
 	}
 	forged := gatehouse.ChainHead{Seq: 3, Hash: strings.Repeat("ab", 32)}
-	res, err := s.VerifyChain(ctx, &forged, nil)
+	res, err := s.VerifyChain(ctx, gatehouse.VerifyOptions{Head: &forged})
 	if err != nil || res.OK() || res.Fault.Seq != 3 {
 		t.Errorf("verify with a forged head: %+v, %v", res, err)
 	}

@@ -715,7 +715,7 @@ func TestTenantIsolation(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if res, err := s.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != int64(len(actions)) {
+		if res, err := s.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != int64(len(actions)) {
 			t.Errorf("%s: verify %+v, %v", s.Tenant(), res, err)
 		}
 	}
@@ -935,7 +935,7 @@ func TestCopyRoundTrip(t *testing.T) {
 	check(t, "export after the copy", export(dst), want)
 	h1, h2 := must[gatehouse.ChainHead](t)(src.Head(ctx)), must[gatehouse.ChainHead](t)(dst.Head(ctx))
 	check(t, "copied head", h2, h1)
-	if res, err := dst.VerifyChain(ctx, &h1, nil); err != nil || !res.OK() || res.Valid != h1.Seq {
+	if res, err := dst.VerifyChain(ctx, gatehouse.VerifyOptions{Head: &h1}); err != nil || !res.OK() || res.Valid != h1.Seq {
 		t.Errorf("the copied chain: %+v, %v", res, err)
 	}
 	// The copy goes on: its next event follows the copied head, its next
@@ -947,7 +947,7 @@ func TestCopyRoundTrip(t *testing.T) {
 		return err
 	})
 	check(t, "next ID in the copy", id, int64(4))
-	if res, err := dst.VerifyChain(ctx, nil, nil); err != nil || !res.OK() || res.Valid != h1.Seq+1 {
+	if res, err := dst.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() || res.Valid != h1.Seq+1 {
 		t.Errorf("the copy after a change: %+v, %v", res, err)
 	}
 
@@ -1019,7 +1019,7 @@ func TestNoCaseIsASCII(t *testing.T) {
 // putCheckpoint signs the store's tree head with a new key and stores it.
 func putCheckpoint(t *testing.T, s *Store) {
 	t.Helper()
-	res, err := s.VerifyChain(context.Background(), nil, nil)
+	res, err := s.VerifyChain(context.Background(), gatehouse.VerifyOptions{})
 	if err != nil || !res.OK() {
 		t.Fatalf("verify: %+v, %v", res, err)
 	}

@@ -280,9 +280,12 @@ func (db *DB) Head(ctx context.Context) (gatehouse.ChainHead, error) {
 }
 
 // VerifyChain walks the whole trail in sequence order from one snapshot and
-// checks every link; head, when non-nil, must be found on the way. progress,
-// when non-nil, is called with the number of events checked so far.
-func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (gatehouse.ChainResult, error) {
+// checks every link; o.Head, when non-nil, must be found on the way.
+// o.Progress, when non-nil, is called with the number of events checked so
+// far; o.Each with every sound event; o.Then, after a sound walk of a store
+// of the current schema, on the same snapshot.
+func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gatehouse.ChainResult, error) {
+	head, progress := o.Head, o.Progress
 	var res audit.Result
 	err := db.view(ctx, func(tx *Tx) error {
 		var total int64
@@ -291,7 +294,7 @@ func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progre
 		}
 		v := audit.Verifier{Head: head}
 		cols := eventColumns + ", tree"
-		if db.olderSchema > 0 && db.olderSchema < treeSchema {
+		if db.version > 0 && db.version < treeSchema {
 			// A store read as it is, from before the tree: its chain only.
 			v.NoTree, cols = true, eventColumns+", NULL"
 		} else {
@@ -314,18 +317,28 @@ func (db *DB) VerifyChain(ctx context.Context, head *gatehouse.ChainHead, progre
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
 			}
-			more, err := v.Feed(&ev, tree, scanEvent(rows, &ev, &tree))
+			scanErr := scanEvent(rows, &ev, &tree) // before tree is passed: it is the row's
+			more, err := v.Feed(&ev, tree, scanErr)
 			if err != nil {
 				return err
 			}
 			if !more {
 				break
 			}
+			if o.Each != nil {
+				if err := o.Each(&ev); err != nil {
+					return err
+				}
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		rows.Close()
 		res = v.Finish(total)
+		if o.Then != nil && res.OK() && db.version == int64(SchemaVersion()) {
+			return o.Then(tx)
+		}
 		return nil
 	})
 	return res, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/storetest"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
 // TestConformance runs the store contract's conformance suite on SQLite.
@@ -27,6 +28,12 @@ func TestConformance(t *testing.T) {
 			rawExec(t, location, fmt.Sprintf("PRAGMA user_version = %d", v))
 		},
 		SchemaVersion: sqlite.SchemaVersion(),
+		CreateBeforeState: func(t *testing.T, location string, fill func(tx gatehouse.Tx) error) {
+			if err := sqlite.CreateAtVersionForTest(location, 7, fill); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Exec: func(t *testing.T, location, q string) { rawExec(t, location, q) },
 	})
 }
 

@@ -55,6 +55,10 @@ type Options struct {
 	// Warn, when set, receives a warning that a read-only open found:
 	// unsafe permissions, which a write refuses instead.
 	Warn func(msg string)
+	// Migrate, when set, is run by a migration from a schema older than
+	// stateVersion, whose events recorded no after-state; its details go
+	// into the store.migrate event (see gatehouse.MigrateFunc).
+	Migrate gatehouse.MigrateFunc
 }
 
 // DB is an open gatehouse store. Writes go through one connection with
@@ -70,9 +74,10 @@ type DB struct {
 	osUser   string
 	// created is set when this DB's Create initialised the file.
 	created bool
-	// olderSchema is the schema of a store opened read-only as it is
-	// (Options.OlderSchema); 0 when the store is current.
-	olderSchema int
+	// version is the schema version of the file as opened: older than
+	// SchemaVersion only when read as it is (OlderSchema).
+	version     int64
+	migrateHook gatehouse.MigrateFunc
 	// stmts caches statements prepared on the writer pool; see Tx.exec.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -171,7 +176,7 @@ func openReadOnly(ctx context.Context, abs string, state fileState, opts Options
 		db.Close()
 		return nil, err
 	}
-	db.olderSchema = int(id.version)
+	db.version = id.version
 	return db, nil
 }
 
@@ -309,7 +314,8 @@ func openPools(path string, opts Options) (*DB, error) {
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
 	}
 	read.SetMaxOpenConns(4)
-	db := &DB{path: path, read: read, write: read, readOnly: opts.ReadOnly, now: now, osUser: opts.OSUser}
+	db := &DB{path: path, read: read, write: read, readOnly: opts.ReadOnly, now: now, osUser: opts.OSUser,
+		version: int64(SchemaVersion()), migrateHook: opts.Migrate}
 	if opts.ReadOnly {
 		return db, nil
 	}

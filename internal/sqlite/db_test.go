@@ -171,7 +171,7 @@ func TestConcurrentChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := db.VerifyChain(ctx, nil, nil)
+	res, err := db.VerifyChain(ctx, gatehouse.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestMigrateForward(t *testing.T) {
 	if last.Action != "store.migrate" || last.Actor != gatehouse.ActorSystem || !strings.Contains(string(last.Details), `"from_version":1`) {
 		t.Fatalf("last event = %+v, want store.migrate from 1 by system", last)
 	}
-	if res, _ := db.VerifyChain(ctx, nil, nil); !res.OK() || res.Valid != 2 {
+	if res, _ := db.VerifyChain(ctx, gatehouse.VerifyOptions{}); !res.OK() || res.Valid != 2 {
 		t.Fatalf("verify = %+v", res)
 	}
 	if _, err := core.New(db, core.Options{}).SupportState(ctx); err != nil {

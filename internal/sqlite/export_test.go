@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/internal/core"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -22,12 +22,28 @@ func (tx *Tx) ExecForTest(q string, args ...any) error {
 }
 
 // CreateAtVersionForTest creates a store as a gatehouse with only the first
-// v migrations would have, to test upgrades.
-func CreateAtVersionForTest(path string, v int) error {
+// v migrations would have, to test upgrades: its init writes the settings
+// every schema has, and its event records no state, as before schema 8.
+// fill, when set, then writes more rows in the same transaction, as the
+// old gatehouse's commands would have.
+func CreateAtVersionForTest(path string, v int, fill ...func(tx gatehouse.Tx) error) error {
 	all := migrations
 	migrations = all[:v]
 	defer func() { migrations = all }()
-	db, _, err := Create(context.Background(), path, Options{}, core.Init(core.InitParams{Actor: "old"}, v))
+	db, _, err := Create(context.Background(), path, Options{}, func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
+		for _, kv := range [][2]string{{"mode", "onprem"}, {"tenant_id", ""}, {"created_at", audit.FormatTime(tx.Now())}} {
+			if err := tx.SetSetting(kv[0], kv[1]); err != nil {
+				return nil, err
+			}
+		}
+		for _, f := range fill {
+			if err := f(tx); err != nil {
+				return nil, err
+			}
+		}
+		return &gatehouse.NewEvent{Actor: "old", Action: "store.init", Target: "store", Outcome: gatehouse.OutcomeSuccess,
+			Details: map[string]any{"mode": "onprem", "tenant_id": "", "schema_version": v}}, nil
+	})
 	if err != nil {
 		return err
 	}

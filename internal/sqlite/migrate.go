@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"maps"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/schema"
@@ -102,6 +103,11 @@ END`)
 	return err
 }
 
+// stateVersion is the first schema whose events record the after-state of
+// every change: a migration from an older one records the baseline
+// (Options.Migrate).
+const stateVersion = 8
+
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int { return len(migrations) }
 
@@ -198,12 +204,21 @@ func (db *DB) migrate(ctx context.Context, init gatehouse.InitFunc) error {
 			return nil, err
 		}
 		if from > 0 {
+			details := map[string]any{}
+			if from < stateVersion && db.migrateHook != nil {
+				d, err := db.migrateHook(tx, from)
+				if err != nil {
+					return nil, err
+				}
+				maps.Copy(details, d)
+			}
+			details["from_version"], details["to_version"] = from, SchemaVersion()
 			return &gatehouse.NewEvent{
 				Actor:   gatehouse.ActorSystem,
 				Action:  "store.migrate",
 				Target:  "store",
 				Outcome: gatehouse.OutcomeSuccess,
-				Details: map[string]any{"from_version": from, "to_version": SchemaVersion()},
+				Details: details,
 			}, nil
 		}
 		if init == nil {

@@ -70,7 +70,7 @@ func TestConcurrentFirstSignIn(t *testing.T) {
 	if !u.Pending || u.MSPAdmin || len(u.Roles)+len(u.Scopes)+len(u.Groups)+len(u.Orgs) != 0 || u.CreatedVia != "auto" {
 		t.Fatalf("auto-created account has access or admin status: %+v", u)
 	}
-	if res, _ := db.VerifyChain(ctx, nil, nil); !res.OK() {
+	if res, _ := db.VerifyChain(ctx, gatehouse.VerifyOptions{}); !res.OK() {
 		t.Fatal(res.Fault)
 	}
 }

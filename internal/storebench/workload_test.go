@@ -171,7 +171,7 @@ func checkChain(tb testing.TB, c *core.Core, before int64, n int) {
 	if got := head(tb, c); got != before+int64(n) {
 		tb.Fatalf("head %d after %d operations from %d, want %d", got, n, before, before+int64(n))
 	}
-	res, err := c.VerifyChain(ctx, nil, nil)
+	res, err := c.VerifyChain(ctx, gatehouse.VerifyOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func Copy(ctx context.Context, src *core.Core, to string, o Options, actor strin
 	if err != nil {
 		return res, err
 	}
-	before, err := src.VerifyChain(ctx, nil, nil)
+	before, err := src.VerifyChain(ctx, gatehouse.VerifyOptions{})
 	if err != nil {
 		return res, err
 	}
@@ -61,7 +61,7 @@ func Copy(ctx context.Context, src *core.Core, to string, o Options, actor strin
 	}
 	d := core.New(dst, o.core())
 	defer d.Close()
-	after, err := d.VerifyChain(ctx, nil, nil)
+	after, err := d.VerifyChain(ctx, gatehouse.VerifyOptions{})
 	if err != nil {
 		return res, err
 	}
@@ -72,7 +72,7 @@ func Copy(ctx context.Context, src *core.Core, to string, o Options, actor strin
 	// The copy's head must be an event of the source, with the same hash:
 	// the copy is a prefix of the source's chain (the source may have
 	// moved on meanwhile).
-	if in, err := src.VerifyChain(ctx, &after.Head, nil); err != nil {
+	if in, err := src.VerifyChain(ctx, gatehouse.VerifyOptions{Head: &after.Head}); err != nil {
 		return res, err
 	} else if !in.OK() {
 		return res, gatehouse.Errorf(gatehouse.ECHECKFAILED, "the copy at %s is not a copy of this store's audit trail (%s); do not use it",

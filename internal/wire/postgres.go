@@ -9,7 +9,8 @@ import (
 )
 
 func (o Options) postgres() postgres.Options {
-	return postgres.Options{Tenant: o.Tenant, Now: o.Now, OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema}
+	return postgres.Options{Tenant: o.Tenant, Now: o.Now, OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema,
+		Migrate: core.Migrate}
 }
 
 func openPostgres(ctx context.Context, url string, o Options) (gatehouse.Store, error) {

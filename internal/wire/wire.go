@@ -79,7 +79,8 @@ func Parse(location string) (Kind, string, error) {
 }
 
 func (o Options) sqlite() sqlite.Options {
-	return sqlite.Options{Now: o.Now, OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema, Warn: o.Warn}
+	return sqlite.Options{Now: o.Now, OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema, Warn: o.Warn,
+		Migrate: core.Migrate}
 }
 
 func (o Options) core() core.Options { return core.Options{Now: o.Now, OSUser: o.OSUser} }

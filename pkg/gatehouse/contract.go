@@ -71,9 +71,26 @@ type AuditLog interface {
 	// trail is ECHECKFAILED.
 	Head(ctx context.Context) (ChainHead, error)
 	// VerifyChain walks the whole trail from one snapshot and checks every
-	// link (internal/audit.Verifier); head, when non-nil, must be on it.
-	// progress, when non-nil, is called now and then with the count so far.
-	VerifyChain(ctx context.Context, head *ChainHead, progress func(done, total int64)) (ChainResult, error)
+	// link (internal/audit.Verifier), as o says.
+	VerifyChain(ctx context.Context, o VerifyOptions) (ChainResult, error)
+}
+
+// VerifyOptions say how AuditLog.VerifyChain walks the trail.
+type VerifyOptions struct {
+	// Head, when non-nil, is a head recorded earlier: it must be on the
+	// chain.
+	Head *ChainHead
+	// Progress, when non-nil, is called now and then with the count so far.
+	Progress func(done, total int64)
+	// Each, when set, is called with every sound event in sequence order;
+	// it must not keep ev. An error it returns ends the walk and is
+	// VerifyChain's.
+	Each func(ev *Event) error
+	// Then, when set, is called once after a walk that found no fault, on
+	// the same read snapshot, so that what Each gathered can be compared
+	// with the rows. It is not called on a store of an older schema read as
+	// it is (OlderSchema): its rows are not this binary's.
+	Then func(v View) error
 }
 
 // ChainFault is the first place where a chain does not hold.
@@ -113,6 +130,8 @@ type View interface {
 	Setting(key string) (value string, ok bool, err error)
 	// Settings returns those of keys that are set, in one read.
 	Settings(keys ...string) (map[string]string, error)
+	// AllSettings returns every setting.
+	AllSettings() (map[string]string, error)
 
 	// Users.
 
@@ -149,6 +168,12 @@ type View interface {
 	SeatHolders() (int, error)
 	// ExemptUsers lists the users exempt from required SSO, by name.
 	ExemptUsers() ([]ExemptUser, error)
+	// UserState reads what the audit trail records of an account (see
+	// UserState); found is false when there is none.
+	UserState(id int64) (r UserStateRow, found bool, err error)
+	// UserStates calls fn for every account, by ID, streaming. fn must not
+	// call the View's other methods (Now excepted).
+	UserStates(fn func(r *UserStateRow) error) error
 
 	// Roles, scopes, groups and organisations ("records"; kind is role,
 	// scope, group or org).
@@ -253,6 +278,13 @@ type Tx interface {
 // schema (or, on PostgreSQL, the tenant), so a store is never half made.
 type InitFunc func(tx Tx) (*NewEvent, error)
 
+// MigrateFunc is run by a store that migrates from a schema whose events
+// recorded no after-state, in the migration's transaction (on PostgreSQL,
+// once per tenant, with that tenant's Tx); from is the schema migrated
+// from. The details it returns — the baseline of the security state —
+// are added to the store.migrate event.
+type MigrateFunc func(tx Tx, from int) (details map[string]any, err error)
+
 // AccountRef is the little the sign-in gate reads of an SSO account.
 type AccountRef struct {
 	ID      int64
@@ -275,6 +307,26 @@ type UserRow struct {
 	// LastSignInBy, when not "", records a sign-in at creation.
 	LastSignInBy string
 	NameSkeleton string
+}
+
+// UserStateRow is an account's security state as stored: what the audit
+// trail records of it (UserState, with the password's digest for its
+// hash). Names of each kind are in no particular order.
+type UserStateRow struct {
+	ID           int64
+	Name         string
+	Kind         string
+	Email        string // "" for none
+	Enabled      bool
+	MSPAdmin     bool
+	SSOIssuer    string
+	SSOSubject   string
+	SSOExempt    bool
+	PasswordHash string // "" for none
+	Roles        []string
+	Scopes       []string
+	Groups       []string
+	Orgs         []string
 }
 
 // UserCounts summarise the accounts.

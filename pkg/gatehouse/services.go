@@ -54,4 +54,25 @@ type SSO interface {
 // Audit reads and checks the audit trail.
 type Audit interface {
 	AuditLog
+	// VerifyAudit checks every link of the chain (head and progress as in
+	// VerifyOptions) and, when the chain holds, replays the security state
+	// its events record and compares it with the store's rows, on the
+	// same snapshot.
+	VerifyAudit(ctx context.Context, head *ChainHead, progress func(done, total int64)) (AuditVerification, error)
+}
+
+// AuditVerification is what 'audit verify' found.
+type AuditVerification struct {
+	ChainResult
+	// State compares the store's rows with the trail; nil when they were
+	// not compared (see StateNotChecked, or a chain fault).
+	State *StateCheck `json:"state,omitempty"`
+	// StateNotChecked says why a sound chain's state was not compared.
+	StateNotChecked string `json:"state_not_checked,omitempty"`
+}
+
+// OK reports whether the chain holds and the store's state is what its
+// events say.
+func (v *AuditVerification) OK() bool {
+	return v.ChainResult.OK() && (v.State == nil || v.State.OK())
 }

@@ -102,7 +102,7 @@ func testStore(t *testing.T, location, tenant string) {
 	})
 	t.Run("LocalLogin", func(t *testing.T) { testLocalLogin(t, srv, ops, tr, clock) })
 	t.Run("SupportLogon", func(t *testing.T) { testSupportLogon(t, srv, ops, tr, vendor) })
-	if res, err := ops.VerifyChain(ctx, nil, nil); err != nil || !res.OK() {
+	if res, err := ops.VerifyChain(ctx, gatehouse.VerifyOptions{}); err != nil || !res.OK() {
 		t.Fatalf("the audit chain after the tests: %+v, %v", res, err)
 	}
 }

@@ -1,0 +1,189 @@
+package gatehouse
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// ev makes an event whose details are the JSON given.
+func ev(seq int64, action, details string) *Event {
+	return &Event{Seq: seq, Action: action, Details: json.RawMessage(details)}
+}
+
+func replay(t *testing.T, events ...*Event) *Replay {
+	t.Helper()
+	var r Replay
+	for _, e := range events {
+		if err := r.Add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &r
+}
+
+func problems(c *StateCheck) []string {
+	var out []string
+	for _, d := range c.Differences {
+		out = append(out, d.Problem)
+	}
+	return out
+}
+
+var (
+	alice = UserState{Name: "alice", Kind: "local", Enabled: true, MSPAdmin: true}
+	bob   = UserState{Name: "bob", Kind: "local", Enabled: true, Roles: []string{"Master"}}
+)
+
+func userJSON(t *testing.T, u UserState) string {
+	t.Helper()
+	u.Normalise()
+	b, err := json.Marshal(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func normalised(u UserState) UserState {
+	u.Normalise()
+	return u
+}
+
+// TestReplayKeepsTheLastRecord: each key holds what its last event
+// recorded, with that event; null records a row as gone; events without
+// a recorded state change nothing.
+func TestReplayKeepsTheLastRecord(t *testing.T) {
+	r := replay(t,
+		ev(1, "store.init", `{"baseline":true,"state":{"setting/mode":"onprem","user/1":`+userJSON(t, alice)+`}}`),
+		ev(2, "user.add", `{"id":2,"state":{"user/2":`+userJSON(t, UserState{Name: "bob"})+`}}`),
+		ev(3, "sso.signin", `{"reason":"ok"}`),
+		ev(4, "user.assign", `{"state":{"user/2":`+userJSON(t, bob)+`}}`),
+		ev(5, "test.remove", `{"state":{"setting/mode":null}}`),
+		// "state": inside another detail's value is not a record.
+		ev(6, "sso.test", `{"claims":{"state":{"user/2":1}}}`),
+	)
+	if r.Len() != 3 {
+		t.Fatalf("%d keys, want 3", r.Len())
+	}
+	e, ok := r.Entry("user/2")
+	if !ok || e.Seq != 4 || e.Action != "user.assign" || string(e.Value) != userJSON(t, bob) {
+		t.Fatalf("user/2 = %+v, %v", e, ok)
+	}
+	if e, ok := r.Entry("setting/mode"); !ok || e.Value != nil || e.Seq != 5 {
+		t.Fatalf("setting/mode = %+v, %v; want gone since event 5", e, ok)
+	}
+	c := CompareState(r, map[string]any{"user/1": normalised(alice), "user/2": normalised(bob)})
+	if !c.OK() || c.Compared != 3 {
+		t.Fatalf("compare = %+v", c)
+	}
+}
+
+// TestReplayBaselineStartsAgain: a baseline replaces everything recorded
+// before it.
+func TestReplayBaselineStartsAgain(t *testing.T) {
+	r := replay(t,
+		ev(1, "store.init", `{"baseline":true,"state":{"setting/a":"1","setting/b":"2"}}`),
+		ev(2, "store.migrate", `{"baseline":true,"state":{"setting/a":"3"}}`),
+	)
+	if _, ok := r.Entry("setting/b"); ok || r.Len() != 1 {
+		t.Fatalf("setting/b survived the baseline (%d keys)", r.Len())
+	}
+	if e, _ := r.Entry("setting/a"); string(e.Value) != `"3"` || e.Action != "store.migrate" {
+		t.Fatalf("setting/a = %+v", e)
+	}
+}
+
+// TestCompareStateFindings: one finding per row that differs, in key
+// order, each in words naming the row and the last event.
+func TestCompareStateFindings(t *testing.T) {
+	mallory := UserState{Name: "mallory", Kind: "local", Enabled: true, Password: strings.Repeat("a", 64)}
+	r := replay(t,
+		ev(1, "store.init", `{"baseline":true,"state":{"setting/sso.require":"true","setting/sso.idp":"`+strings.Repeat("k", 100)+`","user/1":`+userJSON(t, alice)+`}}`),
+		ev(7, "user.add", `{"state":{"user/7":`+userJSON(t, mallory)+`}}`),
+		ev(8, "user.add", `{"state":{"user/8":`+userJSON(t, UserState{Name: "gone"})+`}}`),
+		ev(9, "support.request", `{"state":{"support":{"request_id":"r1","expires_at":"2026-11-04T10:00:00.000000000Z","password":"`+strings.Repeat("b", 64)+`"}}}`),
+		ev(10, "support.recipients.remove", `{"state":{"recipient/SHA256:x":null}}`),
+	)
+	edited := mallory
+	edited.MSPAdmin, edited.Password, edited.Roles = true, strings.Repeat("c", 64), []string{"Master"}
+	store := map[string]any{
+		"setting/sso.require": "false",
+		"setting/sso.idp":     strings.Repeat("j", 100),
+		"user/1":              normalised(alice),
+		"user/7":              normalised(edited),
+		"user/9":              normalised(UserState{Name: "eve\u202e", Kind: "local"}),
+		"user/10":             normalised(UserState{Name: "ivan"}),
+		"support":             SupportCredentialState{RequestID: "r1", ExpiresAt: "2099-01-01T00:00:00.000000000Z", Password: strings.Repeat("b", 64)},
+		"recipient/SHA256:x":  RecipientState{Kind: "x25519", Fingerprint: "SHA256:x"},
+	}
+	c := CompareState(r, store)
+	want := []string{
+		`setting sso.idp differs from the trail's value (last event 1 store.init)`,
+		`setting sso.require is "false" in the store, "true" in the trail (last event 1 store.init)`,
+		`user 7 (mallory): msp_admin is true in the store, false in the trail; password differs from the trail; roles is ["Master"] in the store, [] in the trail (last event 7 user.add)`,
+		`user 8 (gone) is not in the store but the trail records it (last event 8 user.add)`,
+		"user 9 (eve\u202e) is in the store but no event records it",
+		`user 10 (ivan) is in the store but no event records it`,
+		`the support credential: expires_at is "2099-01-01T00:00:00.000000000Z" in the store, "2026-11-04T10:00:00.000000000Z" in the trail (last event 9 support.request)`,
+		`recipient SHA256:x is in the store but the trail says it was removed (last event 10 support.recipients.remove)`,
+	}
+	if got := problems(c); !reflect.DeepEqual(got, want) {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if c.Compared != 9 {
+		t.Errorf("compared %d rows, want 9", c.Compared)
+	}
+	d := c.Differences[2]
+	if d.Key != "user/7" || d.Row != "user 7 (mallory)" || !reflect.DeepEqual(d.Fields, []string{"msp_admin", "password", "roles"}) ||
+		d.LastSeq != 7 || d.LastAction != "user.add" {
+		t.Errorf("the finding for user 7 = %+v", d)
+	}
+	for _, p := range problems(c) {
+		if strings.Contains(p, strings.Repeat("b", 64)) || strings.Contains(p, strings.Repeat("c", 64)) {
+			t.Errorf("a finding shows a password digest: %s", p)
+		}
+	}
+}
+
+// TestCompareStateReadsOlderRecords: a record without a field that the
+// state later gained reads as that field's zero value, and names in any
+// order are the same grants.
+func TestCompareStateReadsOlderRecords(t *testing.T) {
+	r := replay(t, ev(1, "store.init", `{"baseline":true,"state":{"user/1":{"name":"alice","kind":"local","enabled":true,"roles":["b","a"]}}}`))
+	c := CompareState(r, map[string]any{"user/1": normalised(UserState{Name: "alice", Kind: "local", Enabled: true, Roles: []string{"a", "b"}})})
+	if !c.OK() {
+		t.Fatalf("findings: %v", problems(c))
+	}
+}
+
+// TestCompareStateUnreadable: a record the replay cannot read is a
+// finding, not an error.
+func TestCompareStateUnreadable(t *testing.T) {
+	r := replay(t,
+		ev(1, "store.init", `{"baseline":true,"state":{"user/1":"not an account"}}`),
+		ev(2, "x", `{"state":{`),
+	)
+	got := problems(CompareState(r, map[string]any{"user/1": normalised(alice)}))
+	want := []string{
+		"event 2's recorded state cannot be read",
+		"user 1 (alice): the trail's record of it cannot be read (last event 1 store.init)",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("findings = %q", got)
+	}
+}
+
+func TestSplitStateKey(t *testing.T) {
+	for key, want := range map[string][2]string{
+		UserStateKey(7):                  {StateUser, "7"},
+		SettingStateKey("sso.idp"):       {StateSetting, "sso.idp"},
+		RecipientStateKey("SHA256:a/b+"): {StateRecipient, "SHA256:a/b+"},
+		StateKeySupport:                  {StateSupport, ""},
+	} {
+		if k, n := SplitStateKey(key); k != want[0] || n != want[1] {
+			t.Errorf("SplitStateKey(%q) = %q, %q", key, k, n)
+		}
+	}
+}
