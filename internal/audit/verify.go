@@ -113,6 +113,21 @@ func (v *Verifier) AddCheckpoints(rows []gatehouse.CheckpointRow) {
 	}
 }
 
+// AddTreeChecks adds tree heads given by the caller. One whose root is
+// not 32 bytes of base64 is the fault at its size.
+func (v *Verifier) AddTreeChecks(checks []gatehouse.TreeCheck) {
+	for _, c := range checks {
+		root, err := base64.StdEncoding.DecodeString(c.Root)
+		if err != nil || len(root) != tlog.HashSize {
+			if v.fault == nil {
+				v.fail(c.Size, fmt.Sprintf("%s has no valid root hash", c.What))
+			}
+			continue
+		}
+		v.Checkpoints = append(v.Checkpoints, CheckpointRef{Checkpoint: Checkpoint{Size: c.Size, Root: tlog.Hash(root)}, What: c.What})
+	}
+}
+
 // checkpointsAt compares the tree of the first size events with the
 // checkpoints of that size.
 func (v *Verifier) checkpointsAt(size int64) {

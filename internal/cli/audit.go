@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // NewCmdAudit builds `gatehouse audit`.
@@ -161,13 +162,19 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 type AuditVerifyOptions struct {
 	F    *Factory
 	Head *gatehouse.ChainHead
+	// Checkpoint is a checkpoint held outside the store the log must
+	// extend; CheckpointSigned says its signature was checked (--key).
+	Checkpoint       *gatehouse.TreeCheck
+	CheckpointSigned bool
+	// Witness, when set, must have cosigned the latest checkpoint.
+	Witness note.Verifier
 }
 
 func newCmdAuditVerify(f *Factory, runF func(*AuditVerifyOptions) error) *cobra.Command {
 	opts := &AuditVerifyOptions{F: f}
-	var head string
+	var head, checkpoint, keyFile, witnessKey string
 	cmd := &cobra.Command{
-		Use:   "verify [--head SEQ:HASH]",
+		Use:   "verify [--head SEQ:HASH] [--checkpoint NOTE [--key PUBFILE]] [--witness KEY]",
 		Short: "Check every link of the audit chain, and the store against it",
 		Long: withExitStatus(`Walk the audit trail from the first event to the last, recompute every hash
 and check every link. Prints "N/N events valid", or the first event that is
@@ -180,11 +187,23 @@ with the store, in the same snapshot. A row that is not what its events say
 (edited, inserted or deleted behind gatehouse's back) is reported, one line
 each, naming the row and the last event that recorded it, and verify exits 1.
 
-A hash chain cannot show that events were cut off the end. Keep the output
-of 'gatehouse audit head' somewhere the store's writers cannot reach, and
-pass it as --head: verify then also fails if that event is gone or changed.`),
+Verify also recomputes the Merkle tree from the events: every tree hash the
+store keeps, and the root of every signed checkpoint it keeps ('audit
+checkpoint'). A history rewritten since a checkpoint is exit 1, naming it.
+
+A hash chain cannot show that events were cut off the end, nor a store
+rewritten whole. Keep the output of 'gatehouse audit head' somewhere the
+store's writers cannot reach, and pass it as --head: verify then also fails
+if that event is gone or changed. Better, keep a signed checkpoint outside —
+the vendor's envelope carries one, a witness holds one — and pass it as
+--checkpoint (with the log's public key as --key to check its signature):
+verify fails unless the log's first N events still hash to its root.
+--witness KEY requires the latest stored checkpoint to carry a valid
+cosignature by that witness.`),
 		Example: `  gatehouse audit verify
-  gatehouse audit verify --head "$(cat /var/backups/gatehouse.head)"`,
+  gatehouse audit verify --head "$(cat /var/backups/gatehouse.head)"
+  gatehouse audit verify --checkpoint vendor.checkpoint --key /etc/gatehouse/log.pub
+  gatehouse audit verify --witness "$(cat /etc/gatehouse/witness.pub)"`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if head != "" {
@@ -194,6 +213,39 @@ pass it as --head: verify then also fails if that event is gone or changed.`),
 				}
 				opts.Head = &h
 			}
+			if keyFile != "" && checkpoint == "" {
+				return usageError("--key checks the signature of --checkpoint: give both")
+			}
+			if checkpoint != "" {
+				b, err := readBounded(checkpoint, 64<<10)
+				if err != nil {
+					return err
+				}
+				var cp audit.Checkpoint
+				if keyFile != "" {
+					key, err := readLogPublicKey("--key", keyFile)
+					if err != nil {
+						return err
+					}
+					if cp, _, err = audit.OpenCheckpoint(b, key.Verifier); err != nil {
+						return gatehouse.Errorf(gatehouse.ECHECKFAILED, "--checkpoint: %v", err)
+					}
+					opts.CheckpointSigned = true
+				} else if cp, err = audit.ReadCheckpoint(b); err != nil {
+					return gatehouse.Errorf(gatehouse.EINVALID, "--checkpoint: %v", err)
+				}
+				opts.Checkpoint = &gatehouse.TreeCheck{
+					TreeHead: gatehouse.TreeHead{Size: cp.Size, Root: audit.RootText(cp)},
+					What:     fmt.Sprintf("the checkpoint given (%d events)", cp.Size),
+				}
+			}
+			if witnessKey != "" {
+				k, err := readWitnessKey("--witness", witnessKey)
+				if err != nil {
+					return err
+				}
+				opts.Witness = k
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -201,6 +253,9 @@ pass it as --head: verify then also fails if that event is gone or changed.`),
 		},
 	}
 	cmd.Flags().StringVar(&head, "head", "", "a head recorded earlier by 'audit head' (SEQ:HASH); catches a truncated tail")
+	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "a signed checkpoint `NOTE` file held outside the store: the log must extend it")
+	cmd.Flags().StringVar(&keyFile, "key", "", "the log's public key `PUBFILE`: check --checkpoint's signature")
+	cmd.Flags().StringVar(&witnessKey, "witness", "", "require the latest checkpoint to be cosigned by the witness with this public `KEY` (or file)")
 	return cmd
 }
 
@@ -216,7 +271,11 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 			fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: verified %d/%d events", done, total)
 		}
 	}
-	res, err := db.VerifyAudit(ctx, opts.Head, progress)
+	var checks []gatehouse.TreeCheck
+	if opts.Checkpoint != nil {
+		checks = append(checks, *opts.Checkpoint)
+	}
+	res, err := db.VerifyAudit(ctx, opts.Head, progress, checks...)
 	if progress != nil {
 		fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
 	}
@@ -243,6 +302,20 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 	case !f.IO.IsQuiet():
 		// With -q a chain that verifies says nothing, so cron mails nothing.
 		fmt.Fprintf(f.IO.Out, "%s: %d/%d events valid\n", f.IO.Color("32", "ok"), res.Valid, res.Total)
+		if opts.Checkpoint != nil && !opts.CheckpointSigned {
+			fmt.Fprintf(f.IO.Out, "the log extends the checkpoint given (%d events); its signature was not checked: give --key\n", opts.Checkpoint.Size)
+		} else if opts.Checkpoint != nil {
+			fmt.Fprintf(f.IO.Out, "the log extends the signed checkpoint given (%d events)\n", opts.Checkpoint.Size)
+		}
+	}
+	if opts.Witness != nil && res.ChainResult.OK() {
+		wc, err := db.CheckWitness(ctx, opts.Witness)
+		if err != nil {
+			return err
+		}
+		if p.Format() == render.Table && !f.IO.IsQuiet() {
+			fmt.Fprintf(f.IO.Out, "witness %s cosigned the checkpoint of %d events at %s\n", gatehouse.EscapeUnsafe(wc.Witness), wc.Size, wc.Time)
+		}
 	}
 	switch {
 	case !res.ChainResult.OK():

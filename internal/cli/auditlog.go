@@ -168,7 +168,7 @@ func readWitnessKey(flag, s string) (note.Verifier, error) {
 }
 
 func newCmdAuditCheckpoint(f *Factory) *cobra.Command {
-	var keyFile, witnessURL, witnessKey string
+	var keyFile, witnessURL, witnessKey, out string
 	cmd := &cobra.Command{
 		Use:   "checkpoint --key FILE",
 		Short: "Sign the audit log's current tree head (for cron)",
@@ -224,6 +224,13 @@ sends it again.`),
 				return err
 			}
 			res, err := c.Checkpoint(cmd.Context(), key, witnesses...)
+			if res.Note != "" && out != "" {
+				// The signed note, even when a witness then failed: it is
+				// stored, and a copy elsewhere is what it is for.
+				if werr := writeReplacing(out, []byte(res.Note)); werr != nil && err == nil {
+					err = werr
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -247,6 +254,7 @@ sends it again.`),
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the log's private key `FILE` (from 'audit keygen')")
+	cmd.Flags().StringVar(&out, "out", "", "also write the signed checkpoint to `FILE`, to keep it elsewhere")
 	cmd.Flags().StringVar(&witnessURL, "witness", "", "send the checkpoint to the C2SP tlog-witness at `URL`")
 	cmd.Flags().StringVar(&witnessKey, "witness-key", "", "the witness's public `KEY` (or a file holding it)")
 	return cmd

@@ -153,7 +153,7 @@ func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey, witnesses ...*
 	for _, w := range witnesses {
 		note, err := c.Cosign(ctx, w, res.Size)
 		if err != nil {
-			return res, err
+			return res, err // res: signed and stored, not cosigned
 		}
 		res.Note = note
 		res.Witnesses = append(res.Witnesses, w.Name())

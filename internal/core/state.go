@@ -302,11 +302,11 @@ func digest(hash string) string {
 // VerifyAudit checks every link of the audit trail and, when the chain
 // holds, replays the state its events record and compares it with the
 // store's rows, in the walk's snapshot (see gatehouse.Audit).
-func (c *Core) VerifyAudit(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64)) (gatehouse.AuditVerification, error) {
+func (c *Core) VerifyAudit(ctx context.Context, head *gatehouse.ChainHead, progress func(done, total int64), checkpoints ...gatehouse.TreeCheck) (gatehouse.AuditVerification, error) {
 	var replay gatehouse.Replay
 	var check *gatehouse.StateCheck
 	res, err := c.store.VerifyChain(ctx, gatehouse.VerifyOptions{
-		Head: head, Progress: progress, Each: replay.Add,
+		Head: head, Progress: progress, Each: replay.Add, Checkpoints: checkpoints,
 		Then: func(v gatehouse.View) error {
 			cur, err := snapshot(v)
 			if err != nil {

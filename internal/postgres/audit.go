@@ -303,6 +303,7 @@ func (s *Store) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gat
 				return err
 			}
 			ver.AddCheckpoints(cps)
+			ver.AddTreeChecks(o.Checkpoints)
 		}
 		rows, err := v.query("SELECT " + cols + " FROM audit_events WHERE tenant_id = $1 ORDER BY seq")
 		if err != nil {

@@ -303,6 +303,7 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 				return err
 			}
 			v.AddCheckpoints(cps)
+			v.AddTreeChecks(o.Checkpoints)
 		}
 		rows, err := tx.tx.QueryContext(ctx, "SELECT "+cols+" FROM audit_events ORDER BY seq")
 		if err != nil {

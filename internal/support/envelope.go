@@ -153,14 +153,15 @@ func (r *plaintextReader) Read(p []byte) (int, error) {
 // if JSON would need to escape it.
 func (env *Envelope) plaintext() (plain []byte, secretAt int, err error) {
 	head, err := json.Marshal(struct {
-		Version   int       `json:"version"`
-		Account   string    `json:"account"`
-		LoginURL  string    `json:"login_url"`
-		TenantID  string    `json:"tenant_id"`
-		RequestID string    `json:"request_id"`
-		IssuedAt  time.Time `json:"issued_at"`
-		ExpiresAt time.Time `json:"expires_at"`
-	}{env.Version, env.Account, env.LoginURL, env.TenantID, env.RequestID, env.IssuedAt, env.ExpiresAt})
+		Version    int       `json:"version"`
+		Account    string    `json:"account"`
+		LoginURL   string    `json:"login_url"`
+		TenantID   string    `json:"tenant_id"`
+		RequestID  string    `json:"request_id"`
+		IssuedAt   time.Time `json:"issued_at"`
+		ExpiresAt  time.Time `json:"expires_at"`
+		Checkpoint string    `json:"checkpoint,omitempty"`
+	}{env.Version, env.Account, env.LoginURL, env.TenantID, env.RequestID, env.IssuedAt, env.ExpiresAt, env.Checkpoint})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -91,6 +91,17 @@ type VerifyOptions struct {
 	// with the rows. It is not called on a store of an older schema read as
 	// it is (OlderSchema): its rows are not this binary's.
 	Then func(v View) error
+	// Checkpoints are tree heads held outside the store (a checkpoint from
+	// the vendor's envelope, a witness, an earlier audit): the events must
+	// hash to each one's root at its size, as to the stored checkpoints'.
+	Checkpoints []TreeCheck
+}
+
+// TreeCheck is a tree head a verification must meet, and what it is, for
+// the fault message ("the checkpoint given").
+type TreeCheck struct {
+	TreeHead
+	What string
 }
 
 // ChainFault is the first place where a chain does not hold.

@@ -58,7 +58,7 @@ type Audit interface {
 	// VerifyOptions) and, when the chain holds, replays the security state
 	// its events record and compares it with the store's rows, on the
 	// same snapshot.
-	VerifyAudit(ctx context.Context, head *ChainHead, progress func(done, total int64)) (AuditVerification, error)
+	VerifyAudit(ctx context.Context, head *ChainHead, progress func(done, total int64), checkpoints ...TreeCheck) (AuditVerification, error)
 }
 
 // AuditVerification is what 'audit verify' found.
