@@ -32,12 +32,21 @@ import (
 // state (store.init, and store.migrate from a schema whose events had no
 // state): a replay starts again from it.
 
-// State key prefixes and the support key (see above).
+// StateKeySupport is the state key of the support credential.
+const StateKeySupport = StateSupport
+
+// State key kinds (SplitStateKey).
 const (
-	StateKeySupport   = "support"
-	stateSettingPre   = "setting/"
-	stateUserPre      = "user/"
-	stateRecipientPre = "recipient/"
+	StateSetting   = "setting"
+	StateUser      = "user"
+	StateSupport   = "support"
+	StateRecipient = "recipient"
+)
+
+const (
+	stateSettingPre   = StateSetting + "/"
+	stateUserPre      = StateUser + "/"
+	stateRecipientPre = StateRecipient + "/"
 )
 
 // SettingStateKey is the state key of a setting.
@@ -48,14 +57,6 @@ func UserStateKey(id int64) string { return stateUserPre + strconv.FormatInt(id,
 
 // RecipientStateKey is the state key of a vendor recipient.
 func RecipientStateKey(fingerprint string) string { return stateRecipientPre + fingerprint }
-
-// State key kinds (SplitStateKey).
-const (
-	StateSetting   = "setting"
-	StateUser      = "user"
-	StateSupport   = "support"
-	StateRecipient = "recipient"
-)
 
 // SplitStateKey splits a state key into its kind and the setting's key,
 // the account's ID or the recipient's fingerprint ("" for support).
