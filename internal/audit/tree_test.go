@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
 // treeVectors are the known answers in testdata/tree-vectors.json, made
@@ -271,24 +272,35 @@ func TestTreeFaults(t *testing.T) {
 			t.Fatalf("got %+v", res.Fault)
 		}
 	})
-	t.Run("ErrRewrittenHistory", func(t *testing.T) {
-		// Every link and tree column re-made over an edited event 2: only
-		// a checkpoint signed before the edit tells.
-		forged := chain(t, 6)
-		forged[1].Actor = "mallory"
-		prev := forged[0].Hash
-		for i := 1; i < len(forged); i++ {
-			audit.Seal(&forged[i], prev)
-			prev = forged[i].Hash
+	// Each rewrite below re-makes every link and tree column after it, as
+	// an attacker with the source code would: the chain verifies by
+	// itself, and only a checkpoint signed before the rewrite tells.
+	reseal := func(evs []gatehouse.Event) []gatehouse.Event {
+		prev := audit.GenesisHash
+		for i := range evs {
+			evs[i].Seq = int64(i + 1)
+			audit.Seal(&evs[i], prev)
+			prev = evs[i].Hash
 		}
-		if res := verify(t, forged, nil); !res.OK() {
-			t.Fatalf("the re-made chain should verify by itself: %+v", res.Fault)
-		}
-		res := verifyTrees(forged, trees(t, forged), nil, cp(4, roots[3]))
-		if res.OK() || res.Fault.Seq != 4 || !strings.Contains(res.Fault.Problem, "history up to event 4 was rewritten") {
-			t.Fatalf("got %+v", res.Fault)
-		}
-	})
+		return evs
+	}
+	for name, rewrite := range map[string]func([]gatehouse.Event) []gatehouse.Event{
+		"Edited":    func(e []gatehouse.Event) []gatehouse.Event { e[1].Actor = "mallory"; return e },
+		"Deleted":   func(e []gatehouse.Event) []gatehouse.Event { return append(append(e[:1:1], e[2:]...), e[0]) },
+		"Inserted":  func(e []gatehouse.Event) []gatehouse.Event { return append(e[:2:2], append([]gatehouse.Event{e[0]}, e[2:]...)...) },
+		"Reordered": func(e []gatehouse.Event) []gatehouse.Event { e[1], e[2] = e[2], e[1]; return e },
+	} {
+		t.Run("ErrRewrittenHistory"+name, func(t *testing.T) {
+			forged := reseal(rewrite(chain(t, 6)))
+			if res := verify(t, forged, nil); !res.OK() {
+				t.Fatalf("the re-made chain should verify by itself: %+v", res.Fault)
+			}
+			res := verifyTrees(forged, trees(t, forged), nil, cp(4, roots[3]))
+			if res.OK() || res.Fault.Seq != 4 || !strings.Contains(res.Fault.Problem, "history up to event 4 was rewritten") {
+				t.Fatalf("got %+v", res.Fault)
+			}
+		})
+	}
 	t.Run("ErrTruncatedBelowCheckpoint", func(t *testing.T) {
 		res := verifyTrees(evs[:4], cols[:4], nil, cp(6, roots[5]))
 		if res.OK() || !strings.Contains(res.Fault.Problem, "covers 6 events: events were removed from the end") {
