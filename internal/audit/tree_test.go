@@ -285,9 +285,11 @@ func TestTreeFaults(t *testing.T) {
 		return evs
 	}
 	for name, rewrite := range map[string]func([]gatehouse.Event) []gatehouse.Event{
-		"Edited":    func(e []gatehouse.Event) []gatehouse.Event { e[1].Actor = "mallory"; return e },
-		"Deleted":   func(e []gatehouse.Event) []gatehouse.Event { return append(append(e[:1:1], e[2:]...), e[0]) },
-		"Inserted":  func(e []gatehouse.Event) []gatehouse.Event { return append(e[:2:2], append([]gatehouse.Event{e[0]}, e[2:]...)...) },
+		"Edited":  func(e []gatehouse.Event) []gatehouse.Event { e[1].Actor = "mallory"; return e },
+		"Deleted": func(e []gatehouse.Event) []gatehouse.Event { return append(append(e[:1:1], e[2:]...), e[0]) },
+		"Inserted": func(e []gatehouse.Event) []gatehouse.Event {
+			return append(e[:2:2], append([]gatehouse.Event{e[0]}, e[2:]...)...)
+		},
 		"Reordered": func(e []gatehouse.Event) []gatehouse.Event { e[1], e[2] = e[2], e[1]; return e },
 	} {
 		t.Run("ErrRewrittenHistory"+name, func(t *testing.T) {
