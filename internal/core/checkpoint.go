@@ -89,6 +89,11 @@ func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (strin
 		cosig, err = w.AddCheckpoint(ctx, old, proofs[old], []byte(row.Note))
 	}
 	switch {
+	case errors.As(err, &werr) && errors.Is(err, witness.ErrConflict) && werr.KnownSize > size:
+		// The witness saw this log longer than the store now is.
+		return "", gatehouse.Wrap(gatehouse.ECHECKFAILED, err,
+			"witness %s has cosigned this log at %d events, more than the store's %d: the store was rolled back or events removed",
+			gatehouse.EscapeUnsafe(w.Name()), werr.KnownSize, size)
 	case errors.Is(err, witness.ErrHistoryRewritten):
 		return "", gatehouse.Wrap(gatehouse.ECHECKFAILED, err, "%v", err)
 	case err != nil:

@@ -103,8 +103,10 @@ func OneLine(s string) string {
 }
 
 // secretPattern matches private key material: an age identity (native or
-// plugin) and a PEM or OpenSSH private key block to the end of the text.
-var secretPattern = regexp.MustCompile(`(?is)(AGE-SECRET-KEY-|AGE-PLUGIN-[A-Z0-9]+-)[0-9A-Z]+…?|(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*`)
+// plugin), a signed-note signer key (the audit log's key:
+// PRIVATE+KEY+name+hash+key) and a PEM or OpenSSH private key block, each
+// to the end of the text.
+var secretPattern = regexp.MustCompile(`(?is)(AGE-SECRET-KEY-|AGE-PLUGIN-[A-Z0-9]+-)[0-9A-Z]+…?|(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PRIVATE\+KEY\+).*`)
 
 // Redact replaces private key material in a message by a marker. Messages
 // name flags, positions and file lines rather than quote input; a few

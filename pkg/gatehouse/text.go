@@ -65,7 +65,7 @@ func NameSkeleton(name string) string {
 func HoldsPrivateKey(s string) bool {
 	u := strings.ToUpper(s)
 	return strings.Contains(u, "AGE-SECRET-KEY-1") || strings.Contains(u, "AGE-PLUGIN-") ||
-		strings.Contains(u, "PRIVATE KEY-----")
+		strings.Contains(u, "PRIVATE KEY-----") || strings.Contains(u, "PRIVATE+KEY+")
 }
 
 // errPrivateKey is the refusal of text that HoldsPrivateKey.
