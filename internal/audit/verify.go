@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,6 +33,13 @@ type Verifier struct {
 	// NoTree checks the chain only: for a store read as an older gatehouse
 	// wrote it, before events had tree hashes.
 	NoTree bool
+	// FileSchema, when not 0, is the schema version the store says it has.
+	// The trail records every version the store was created or migrated
+	// at (store.init, store.migrate): a file that claims an older one had
+	// its version lowered, which would switch checks off.
+	FileSchema int64
+
+	recorded, recordedAt int64
 
 	tree     TreeBuilder
 	cp       int // next of Checkpoints to reach
@@ -80,6 +88,7 @@ func (v *Verifier) Add(e *gatehouse.Event, tree []byte) bool {
 			break
 		}
 		v.checkpointsAt(e.Seq)
+		v.noteSchema(e)
 	}
 	if v.fault != nil {
 		return false
@@ -125,6 +134,20 @@ func (v *Verifier) AddTreeChecks(checks []gatehouse.TreeCheck) {
 			continue
 		}
 		v.Checkpoints = append(v.Checkpoints, CheckpointRef{Checkpoint: Checkpoint{Size: c.Size, Root: tlog.Hash(root)}, What: c.What})
+	}
+}
+
+// noteSchema keeps the newest schema version the trail records.
+func (v *Verifier) noteSchema(e *gatehouse.Event) {
+	if e.Action != "store.init" && e.Action != "store.migrate" {
+		return
+	}
+	var d struct {
+		Init int64 `json:"schema_version"`
+		To   int64 `json:"to_version"`
+	}
+	if json.Unmarshal(e.Details, &d) == nil && max(d.Init, d.To) > v.recorded {
+		v.recorded, v.recordedAt = max(d.Init, d.To), e.Seq
 	}
 }
 
@@ -241,6 +264,9 @@ func (v *Verifier) Finish(total int64) Result {
 	}
 	if v.fault == nil && v.Head != nil && !v.headSeen {
 		v.fail(v.lastSeq+1, fmt.Sprintf("the chain ends at event %d but the recorded head is event %d: events were removed from the end", v.lastSeq, v.Head.Seq))
+	}
+	if v.fault == nil && v.FileSchema > 0 && v.recorded > v.FileSchema {
+		v.fail(v.recordedAt, fmt.Sprintf("the store says its schema is version %d, but event %d records version %d: the version was lowered (which would switch checks off) or tables were removed", v.FileSchema, v.recordedAt, v.recorded))
 	}
 	if v.fault == nil && v.cp < len(v.Checkpoints) {
 		c := v.Checkpoints[len(v.Checkpoints)-1]

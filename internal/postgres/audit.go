@@ -293,6 +293,7 @@ func (s *Store) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gat
 			return err
 		}
 		ver := audit.Verifier{Head: head}
+		ver.FileSchema = int64(s.version)
 		cols := eventColumns + ", tree"
 		if s.version > 0 && s.version < treeSchema {
 			// A database read as it is, from before the tree: chains only.

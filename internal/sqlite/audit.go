@@ -293,6 +293,7 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 			return err
 		}
 		v := audit.Verifier{Head: head}
+		v.FileSchema = db.version
 		cols := eventColumns + ", tree"
 		if db.version > 0 && db.version < treeSchema {
 			// A store read as it is, from before the tree: its chain only.
