@@ -33,7 +33,8 @@ type Verifier struct {
 	// NoTree checks the chain only: for a store read as an older gatehouse
 	// wrote it, before events had tree hashes.
 	NoTree bool
-	// FileSchema, when not 0, is the schema version the store says it has.
+	// FileSchema, when not 0, is the schema version a store read as an
+	// older gatehouse wrote it (NoTree) says it has.
 	// The trail records every version the store was created or migrated
 	// at (store.init, store.migrate): a file that claims an older one had
 	// its version lowered, which would switch checks off.
@@ -139,6 +140,12 @@ func (v *Verifier) AddTreeChecks(checks []gatehouse.TreeCheck) {
 
 // noteSchema keeps the newest schema version the trail records.
 func (v *Verifier) noteSchema(e *gatehouse.Event) {
+	if e.Action == "store.copy" {
+		// The events before it may be another kind of store's, whose
+		// versions are numbered apart.
+		v.recorded = 0
+		return
+	}
 	if e.Action != "store.init" && e.Action != "store.migrate" {
 		return
 	}

@@ -293,10 +293,12 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 			return err
 		}
 		v := audit.Verifier{Head: head}
-		v.FileSchema = db.version
 		cols := eventColumns + ", tree"
 		if db.version > 0 && db.version < treeSchema {
 			// A store read as it is, from before the tree: its chain only.
+			// A lowered version would switch the tree checks off: the
+			// trail records the versions the store really had.
+			v.FileSchema = db.version
 			v.NoTree, cols = true, eventColumns+", NULL"
 		} else {
 			cps, err := tx.Checkpoints()
