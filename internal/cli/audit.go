@@ -217,13 +217,13 @@ cosignature by that witness.`),
 				return usageError("--key checks the signature of --checkpoint: give both")
 			}
 			if checkpoint != "" {
-				b, err := readBounded(checkpoint, 64<<10)
+				b, err := readInput(f, "--checkpoint", checkpoint, 64<<10)
 				if err != nil {
 					return err
 				}
 				var cp audit.Checkpoint
 				if keyFile != "" {
-					key, err := readLogPublicKey("--key", keyFile)
+					key, err := readLogPublicKey(f, "--key", keyFile)
 					if err != nil {
 						return err
 					}
@@ -240,7 +240,7 @@ cosignature by that witness.`),
 				}
 			}
 			if witnessKey != "" {
-				k, err := readWitnessKey("--witness", witnessKey)
+				k, err := readWitnessKey(f, "--witness", witnessKey)
 				if err != nil {
 					return err
 				}

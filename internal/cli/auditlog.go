@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"reflect"
@@ -98,7 +97,7 @@ func writeNew(path string, b []byte, mode os.FileMode) error {
 
 // readLogKey reads the log's signing key from path, which only its owner
 // may read. Nothing read is ever quoted.
-func readLogKey(path string) (*audit.LogKey, error) {
+func readLogKey(f *Factory, path string) (*audit.LogKey, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read --key: %v", gatehouse.PathCause(err))
@@ -109,7 +108,7 @@ func readLogKey(path string) (*audit.LogKey, error) {
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "the key file %s can be read by others (mode %04o): chmod 600 it", gatehouse.EscapeUnsafe(path), st.Mode().Perm())
 	}
-	b, err := readBounded(path, 4<<10)
+	b, err := readInput(f, "--key", path, 4<<10)
 	if err != nil {
 		return nil, err
 	}
@@ -120,26 +119,9 @@ func readLogKey(path string) (*audit.LogKey, error) {
 	return k, nil
 }
 
-// readBounded reads at most max bytes of a file named on the command line.
-func readBounded(path string, max int64) ([]byte, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", gatehouse.EscapeUnsafe(path), gatehouse.PathCause(err))
-	}
-	defer file.Close()
-	b, err := io.ReadAll(io.LimitReader(file, max+1))
-	if err != nil {
-		return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", gatehouse.EscapeUnsafe(path), gatehouse.PathCause(err))
-	}
-	if int64(len(b)) > max {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is too large (more than %d KiB)", gatehouse.EscapeUnsafe(path), max>>10)
-	}
-	return b, nil
-}
-
 // readLogPublicKey reads a log's public key from a file.
-func readLogPublicKey(flag, path string) (*audit.LogKey, error) {
-	b, err := readBounded(path, 4<<10)
+func readLogPublicKey(f *Factory, flag, path string) (*audit.LogKey, error) {
+	b, err := readInput(f, flag, path, 4<<10)
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +134,11 @@ func readLogPublicKey(flag, path string) (*audit.LogKey, error) {
 
 // readWitnessKey reads a witness's public key (cosignature/v1, as
 // litewitness prints it), given as the key itself or a file holding it.
-func readWitnessKey(flag, s string) (note.Verifier, error) {
+func readWitnessKey(f *Factory, flag, s string) (note.Verifier, error) {
 	if k, err := witness.ParseKey(s); err == nil {
 		return k, nil
 	}
-	b, err := readBounded(s, 4<<10)
+	b, err := readInput(f, flag, s, 4<<10)
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s: neither a witness key nor a file holding one", flag)
 	}
@@ -200,7 +182,7 @@ sends it again.`),
 			if keyFile == "" {
 				return usageError("--key is required: the file 'gatehouse audit keygen' wrote")
 			}
-			key, err := readLogKey(keyFile)
+			key, err := readLogKey(f, keyFile)
 			if err != nil {
 				return err
 			}
@@ -209,7 +191,7 @@ sends it again.`),
 				return usageError("--witness and --witness-key go together: the witness's URL and its public key")
 			}
 			if witnessURL != "" {
-				k, err := readWitnessKey("--witness-key", witnessKey)
+				k, err := readWitnessKey(f, "--witness-key", witnessKey)
 				if err != nil {
 					return err
 				}
@@ -382,17 +364,17 @@ No store is opened. A proof that does not hold is exit 1, naming why.`),
 			if keyFile == "" {
 				return usageError("--key is required: the log's public key file")
 			}
-			key, err := readLogPublicKey("--key", keyFile)
+			key, err := readLogPublicKey(f, "--key", keyFile)
 			if err != nil {
 				return err
 			}
-			b, err := readBounded(args[0], audit.MaxProofSize)
+			b, err := readInput(f, "the proof file", args[0], audit.MaxProofSize)
 			if err != nil {
 				return err
 			}
 			var want *gatehouse.Event
 			if eventFile != "" {
-				if want, err = readEventFile(eventFile); err != nil {
+				if want, err = readEventFile(f, eventFile); err != nil {
 					return err
 				}
 			}
@@ -445,8 +427,8 @@ No store is opened. A proof that does not hold is exit 1, naming why.`),
 
 // readEventFile reads one event as 'audit list -o json' or -o jsonl
 // prints it (an object, or an array of one).
-func readEventFile(path string) (*gatehouse.Event, error) {
-	b, err := readBounded(path, 1<<20)
+func readEventFile(f *Factory, path string) (*gatehouse.Event, error) {
+	b, err := readInput(f, "--event", path, 1<<20)
 	if err != nil {
 		return nil, err
 	}
