@@ -120,11 +120,8 @@ type WitnessCheck struct {
 func (c *Core) CheckWitness(ctx context.Context, k note.Verifier) (WitnessCheck, error) {
 	out := WitnessCheck{Witness: k.Name()}
 	var latest *gatehouse.CheckpointRow
-	err := c.read(ctx, func(v gatehouse.View) error {
-		rows, err := v.Checkpoints()
-		if len(rows) > 0 {
-			latest = &rows[len(rows)-1]
-		}
+	err := c.read(ctx, func(v gatehouse.View) (err error) {
+		latest, err = latestCheckpoint(v)
 		return err
 	})
 	if err != nil {
@@ -181,11 +178,8 @@ func (c *Core) checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointRes
 	}
 	cp := audit.Checkpoint{Origin: key.Signer.Name(), Size: res.Tree.Size, Root: tlog.Hash(root)}
 	var latest *gatehouse.CheckpointRow
-	err = c.read(ctx, func(v gatehouse.View) error {
-		rows, err := v.Checkpoints()
-		if len(rows) > 0 {
-			latest = &rows[len(rows)-1]
-		}
+	err = c.read(ctx, func(v gatehouse.View) (err error) {
+		latest, err = latestCheckpoint(v)
 		return err
 	})
 	if err != nil {
@@ -258,14 +252,13 @@ func (c *Core) Prove(ctx context.Context, seq int64) (*audit.Proof, error) {
 		if !found || seq < 1 {
 			return gatehouse.Errorf(gatehouse.ENOTFOUND, "the audit trail has no event %d", seq)
 		}
-		rows, err := v.Checkpoints()
+		latest, err := latestCheckpoint(v)
 		if err != nil {
 			return err
 		}
-		if len(rows) == 0 || rows[len(rows)-1].Size < seq {
+		if latest == nil || latest.Size < seq {
 			return gatehouse.Errorf(gatehouse.EINVALID, "no signed checkpoint covers event %d yet: run 'gatehouse audit checkpoint --key FILE' first", seq)
 		}
-		latest := rows[len(rows)-1]
 		cp, err := audit.ReadCheckpoint([]byte(latest.Note))
 		if err != nil {
 			return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the stored checkpoint of %d events cannot be read: run 'gatehouse audit verify'", latest.Size)
@@ -287,12 +280,12 @@ func (c *Core) Prove(ctx context.Context, seq int64) (*audit.Proof, error) {
 	return p, err
 }
 
-// LatestCheckpoint is the latest signed checkpoint's note, "" when none
-// has been signed: the support envelope carries it to the vendor.
-func latestCheckpoint(v gatehouse.View) (string, error) {
+// latestCheckpoint is the latest signed checkpoint, nil when none has
+// been signed.
+func latestCheckpoint(v gatehouse.View) (*gatehouse.CheckpointRow, error) {
 	rows, err := v.Checkpoints()
 	if err != nil || len(rows) == 0 {
-		return "", err
+		return nil, err
 	}
-	return rows[len(rows)-1].Note, nil
+	return &rows[len(rows)-1], nil
 }

@@ -158,10 +158,13 @@ func (c *Core) issue(ctx context.Context, o IssueOptions, action string) (*Issue
 		expires, reset = cur.EffectiveExpiry(), cur.ResetAfterUse
 	}
 
+	// The vendor gets the log head as of this request: an outside copy.
 	var checkpoint string
 	if err := c.read(ctx, func(v gatehouse.View) error {
-		var err error
-		checkpoint, err = latestCheckpoint(v)
+		latest, err := latestCheckpoint(v)
+		if latest != nil {
+			checkpoint = latest.Note
+		}
 		return err
 	}); err != nil {
 		return nil, err
