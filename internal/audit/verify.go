@@ -40,7 +40,7 @@ type Verifier struct {
 	// its version lowered, which would switch checks off.
 	FileSchema int64
 
-	recorded, recordedAt int64
+	schema RecordedSchema
 
 	tree     TreeBuilder
 	cp       int // next of Checkpoints to reach
@@ -140,10 +140,24 @@ func (v *Verifier) AddTreeChecks(checks []gatehouse.TreeCheck) {
 
 // noteSchema keeps the newest schema version the trail records.
 func (v *Verifier) noteSchema(e *gatehouse.Event) {
+	v.schema.Note(e)
+}
+
+// RecordedSchema follows the schema version an audit trail records: the
+// store.init event's schema_version, then each store.migrate's to_version.
+// A store whose file says less was lowered behind gatehouse's back.
+type RecordedSchema struct {
+	// Version is the newest version recorded (0: none), Seq its event.
+	Version, Seq int64
+}
+
+// Note reads one event, in sequence order: only store.init, store.migrate
+// and store.copy events matter.
+func (r *RecordedSchema) Note(e *gatehouse.Event) {
 	if e.Action == "store.copy" {
 		// The events before it may be another kind of store's, whose
 		// versions are numbered apart.
-		v.recorded = 0
+		r.Version, r.Seq = 0, 0
 		return
 	}
 	if e.Action != "store.init" && e.Action != "store.migrate" {
@@ -153,9 +167,21 @@ func (v *Verifier) noteSchema(e *gatehouse.Event) {
 		Init int64 `json:"schema_version"`
 		To   int64 `json:"to_version"`
 	}
-	if json.Unmarshal(e.Details, &d) == nil && max(d.Init, d.To) > v.recorded {
-		v.recorded, v.recordedAt = max(d.Init, d.To), e.Seq
+	if json.Unmarshal(e.Details, &d) == nil && max(d.Init, d.To) > r.Version {
+		r.Version, r.Seq = max(d.Init, d.To), e.Seq
 	}
+}
+
+// LoweredError is the fault of a store whose file says schema version
+// file while its trail records r: nil when the trail records no more. what
+// names the store.
+func (r *RecordedSchema) LoweredError(what string, file int64) error {
+	if r.Version <= file {
+		return nil
+	}
+	return gatehouse.Errorf(gatehouse.ECHECKFAILED,
+		"%s says its schema is version %d, but event %d of its audit trail records version %d: the version was lowered behind gatehouse's back; refusing to migrate it (a migration would take the rows as they are now) — run 'gatehouse audit verify' and restore a backup",
+		what, file, r.Seq, r.Version)
 }
 
 // checkpointsAt compares the tree of the first size events with the
@@ -272,8 +298,8 @@ func (v *Verifier) Finish(total int64) Result {
 	if v.fault == nil && v.Head != nil && !v.headSeen {
 		v.fail(v.lastSeq+1, fmt.Sprintf("the chain ends at event %d but the recorded head is event %d: events were removed from the end", v.lastSeq, v.Head.Seq))
 	}
-	if v.fault == nil && v.FileSchema > 0 && v.recorded > v.FileSchema {
-		v.fail(v.recordedAt, fmt.Sprintf("the store says its schema is version %d, but event %d records version %d: the version was lowered (which would switch checks off) or tables were removed", v.FileSchema, v.recordedAt, v.recorded))
+	if r := v.schema; v.fault == nil && v.FileSchema > 0 && r.Version > v.FileSchema {
+		v.fail(r.Seq, fmt.Sprintf("the store says its schema is version %d, but event %d records version %d: the version was lowered (which would switch checks off) or tables were removed", v.FileSchema, r.Seq, r.Version))
 	}
 	if v.fault == nil && v.cp < len(v.Checkpoints) {
 		c := v.Checkpoints[len(v.Checkpoints)-1]

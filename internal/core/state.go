@@ -146,6 +146,11 @@ func (t *change) recordState(ne *gatehouse.NewEvent) error {
 	if len(t.written) > 0 {
 		st := make(map[string]any, len(t.written))
 		for k, v := range t.written {
+			if !gatehouse.MayRecordState(ne.Action, k) {
+				// A replay would report the event: the table in
+				// pkg/gatehouse/state.go is behind the code.
+				return gatehouse.Errorf(gatehouse.EINTERNAL, "%s may not record %s: add it to the state writers", ne.Action, k)
+			}
 			if v == nil {
 				var err error
 				if v, err = readState(t, k); err != nil {

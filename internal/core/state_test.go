@@ -50,7 +50,7 @@ func TestInsertedUserState(t *testing.T) {
 			if !reflect.DeepEqual(t2.written[key], read) {
 				t.Errorf("%s: recorded %+v, read %+v", r.Name, t2.written[key], read)
 			}
-			return &gatehouse.NewEvent{Action: "test.insert", Target: r.Name, Outcome: gatehouse.OutcomeSuccess}, nil
+			return &gatehouse.NewEvent{Action: "user.add", Target: r.Name, Outcome: gatehouse.OutcomeSuccess}, nil
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -283,6 +283,8 @@ const (
 	codeUniqueViolation      = "23505"
 	codeQueryCanceled        = "57014" // statement_timeout, among others
 	codeInsufficientPriv     = "42501"
+	codeUndefinedTable       = "42P01"
+	codeUndefinedColumn      = "42703"
 )
 
 // retryable reports whether err is a conflict between transactions that
@@ -316,6 +318,10 @@ func classify(err error, what string) error {
 			return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot %s: the database is too busy (conflicting transactions kept failing after retries)", what)
 		case pe.Code == codeQueryCanceled:
 			return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot %s: the statement timed out or was cancelled", what)
+		case pe.Code == codeUndefinedTable || pe.Code == codeUndefinedColumn:
+			// The schema is checked at open: a table or column missing
+			// from a database at this binary's version was removed.
+			return gatehouse.Wrap(gatehouse.ECHECKFAILED, err, "cannot %s: the database's schema was altered behind gatehouse's back (%s)", what, gatehouse.Clip(pe.Message, 120))
 		case pe.Code == codeInsufficientPriv:
 			return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot %s: permission denied by the database (%s)", what, pe.Message)
 		case pe.Code[:2] == "08", pe.Code[:2] == "53", pe.Code[:2] == "57", pe.Code == "28P01", pe.Code == "28000", pe.Code == "3D000":

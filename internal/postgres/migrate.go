@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"maps"
 
@@ -68,6 +69,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if err := s.checkVersion(from); err != nil {
 			return err
+		}
+		if from > 0 {
+			if err := checkRecordedSchema(ctx, tx, from); err != nil {
+				return err
+			}
 		}
 		for _, m := range migrations[from:] {
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
@@ -212,4 +218,44 @@ func (s *Store) checkVersion(v int) error {
 			s.location, v, SchemaVersion())
 	}
 	return nil
+}
+
+// checkRecordedSchema refuses to migrate a database where a tenant's trail
+// records a newer schema than schema_migrations says
+// (audit.RecordedSchema): the version was lowered, and a migration would
+// rebuild the tree over the events as they are and record the rows as they
+// are as a new baseline.
+func checkRecordedSchema(ctx context.Context, tx pgx.Tx, from int) error {
+	rows, err := tx.Query(ctx, `SELECT tenant_id, seq, action, details FROM audit_events
+		WHERE action IN ('store.init', 'store.migrate', 'store.copy') ORDER BY tenant_id, seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		tenant, prev string
+		r            audit.RecordedSchema
+		ev           gatehouse.Event
+		details      string
+	)
+	check := func() error {
+		return r.LoweredError(fmt.Sprintf("the database (tenant %q)", prev), int64(from))
+	}
+	for rows.Next() {
+		if err := rows.Scan(&tenant, &ev.Seq, &ev.Action, &details); err != nil {
+			return err
+		}
+		if tenant != prev {
+			if err := check(); err != nil {
+				return err
+			}
+			prev, r = tenant, audit.RecordedSchema{}
+		}
+		ev.Details = json.RawMessage(details)
+		r.Note(&ev)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return check()
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"modernc.org/sqlite"
@@ -46,6 +47,12 @@ func (db *DB) classify(err error, what string) error {
 		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot %s: the disk holding %s is full", what, db.path)
 	case sqlite3.SQLITE_IOERR:
 		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot %s: I/O error on %s", what, db.path)
+	case sqlite3.SQLITE_ERROR:
+		// The schema is checked at open: a table or column missing from a
+		// store at this binary's version was removed behind its back.
+		if m := err.Error(); strings.Contains(m, "no such table") || strings.Contains(m, "no such column") {
+			return gatehouse.Wrap(gatehouse.ECHECKFAILED, err, "cannot %s: the schema of store %s was altered behind gatehouse's back (%s)", what, db.path, gatehouse.Clip(m, 120))
+		}
 	}
 	return gatehouse.Wrap(gatehouse.EINTERNAL, err, "cannot %s: %v", what, err)
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"maps"
 
@@ -185,6 +186,11 @@ func (db *DB) migrate(ctx context.Context, init gatehouse.InitFunc) error {
 		if from >= SchemaVersion() {
 			return nil, nil // another process migrated it while we waited
 		}
+		if from > 0 {
+			if err := tx.checkRecordedSchema(db.path, from); err != nil {
+				return nil, err
+			}
+		}
 		for _, m := range migrations[from:] {
 			if _, err := tx.tx.ExecContext(ctx, m.SQL); err != nil {
 				return nil, fmt.Errorf("migration %s: %w", m.Name, err)
@@ -232,4 +238,31 @@ func (db *DB) migrate(ctx context.Context, init gatehouse.InitFunc) error {
 		return ne, nil
 	})
 	return err
+}
+
+// checkRecordedSchema refuses to migrate a store whose trail records a
+// newer schema than its file says (audit.RecordedSchema): the version was
+// lowered, and a migration would rebuild the tree over the events as they
+// are and record the rows as they are as a new baseline.
+func (tx *Tx) checkRecordedSchema(path string, from int) error {
+	rows, err := tx.tx.QueryContext(tx.ctx, `SELECT seq, action, details FROM audit_events
+		WHERE action IN ('store.init', 'store.migrate', 'store.copy') ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var r audit.RecordedSchema
+	for rows.Next() {
+		var ev gatehouse.Event
+		var details string
+		if err := rows.Scan(&ev.Seq, &ev.Action, &details); err != nil {
+			return err
+		}
+		ev.Details = json.RawMessage(details)
+		r.Note(&ev)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return r.LoweredError("store "+path, int64(from))
 }

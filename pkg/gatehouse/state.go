@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -67,6 +68,59 @@ func SplitStateKey(key string) (kind, name string) {
 	kind, name, _ = strings.Cut(key, "/")
 	return kind, name
 }
+
+// stateWriters is, for each action that changes security state, the kinds
+// of state key its events may record. A replay reports any other event
+// that records state (Replay.Add): whoever can append an event (a file
+// writer who recomputes the chain, PostgreSQL's application role) cannot
+// hide a grant in, say, a sign-in event, and the core refuses to record
+// what this table does not allow, so the table cannot fall behind the code.
+var stateWriters = map[string][]string{
+	"license.set":               {StateSetting},
+	"lockout.configure":         {StateSetting},
+	"server.configure":          {StateSetting},
+	"sso.allow":                 {StateSetting},
+	"sso.auto_create":           {StateSetting},
+	"sso.idp":                   {StateSetting},
+	"sso.require":               {StateSetting},
+	"sso.test":                  {StateSetting},
+	"sso.exempt.add":            {StateUser},
+	"sso.exempt.remove":         {StateUser},
+	"support.configure":         {StateSetting, StateUser, StateSupport},
+	"support.ensure":            {StateUser},
+	"support.reenable":          {StateUser},
+	"support.request":           {StateUser, StateSupport},
+	"support.rotate":            {StateUser, StateSupport},
+	"support.revoke":            {StateUser, StateSupport},
+	"support.sweep":             {StateUser, StateSupport},
+	"support.logon":             {StateSupport},
+	"support.recipients.add":    {StateRecipient},
+	"support.recipients.remove": {StateRecipient},
+	"user.add":                  {StateUser},
+	"user.assign":               {StateUser},
+	"user.auto_create":          {StateUser},
+	"user.disable":              {StateUser},
+	"user.enable":               {StateUser},
+	"user.password":             {StateUser},
+	"user.unassign":             {StateUser},
+}
+
+// MayRecordState reports whether an event of action may record the state
+// of key (a state key). store.init and store.migrate record baselines and
+// may record any key.
+func MayRecordState(action, key string) bool {
+	if action == ActionStoreInit || action == ActionStoreMigrate {
+		return true
+	}
+	kind, _ := SplitStateKey(key)
+	return slices.Contains(stateWriters[action], kind)
+}
+
+// The actions that may record a baseline.
+const (
+	ActionStoreInit    = "store.init"
+	ActionStoreMigrate = "store.migrate"
+)
 
 // Details keys of the recorded state. Only the core writes them.
 const (
@@ -148,6 +202,9 @@ type Replay struct {
 	entries map[string]StateEntry
 	// unreadable lists the events whose recorded state could not be read.
 	unreadable []int64
+	// faults are the events that recorded state they may not: a key their
+	// action cannot change, or a baseline where none may be.
+	faults []StateDifference
 }
 
 var stateMarker = []byte(`"` + DetailState + `":`)
@@ -173,16 +230,93 @@ func (r *Replay) Add(ev *Event) error {
 	if d.State == nil && !d.Baseline {
 		return nil // "state": inside another detail's value
 	}
-	if r.entries == nil || d.Baseline {
+	what := fmt.Sprintf("event %d (%s)", ev.Seq, Clip(ev.Action, maxShown))
+	if d.Baseline {
+		switch {
+		case ev.Action != ActionStoreInit && ev.Action != ActionStoreMigrate:
+			r.fault(ev, "", what+" records a baseline of the whole state, which only store.init and store.migrate record")
+			return nil
+		case r.entries != nil:
+			// A trail that already records state never starts again: a
+			// baseline then could turn rows edited behind gatehouse's back
+			// into the new starting point. What it changes is reported.
+			r.rebase(ev, what, d.State)
+			return nil
+		}
 		r.entries = make(map[string]StateEntry, len(d.State))
 	}
-	for k, v := range d.State {
+	if r.entries == nil {
+		r.entries = make(map[string]StateEntry, len(d.State))
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.State)) {
+		if !MayRecordState(ev.Action, k) {
+			r.fault(ev, k, fmt.Sprintf("%s records %s, which a %s cannot change", what, rowName(k), Clip(ev.Action, maxShown)))
+			continue
+		}
+		r.set(ev, k, d.State[k])
+	}
+	return nil
+}
+
+func (r *Replay) set(ev *Event, k string, v json.RawMessage) {
+	if bytes.Equal(v, []byte("null")) {
+		v = nil
+	}
+	r.entries[k] = StateEntry{Value: v, Seq: ev.Seq, Action: ev.Action}
+}
+
+func (r *Replay) fault(ev *Event, key, problem string) {
+	if key == "" {
+		key = "event/" + strconv.FormatInt(ev.Seq, 10)
+	}
+	r.faults = append(r.faults, StateDifference{Key: key, Row: fmt.Sprintf("event %d", ev.Seq),
+		LastSeq: ev.Seq, LastAction: ev.Action, Problem: problem})
+}
+
+// rebase takes a baseline recorded after the trail began recording state:
+// every key whose value it changes is a fault; it then holds the
+// baseline's values, so that the rows are compared with the newest claim
+// and a difference is not reported twice.
+func (r *Replay) rebase(ev *Event, what string, state map[string]json.RawMessage) {
+	keys := slices.Collect(maps.Keys(state))
+	for k, e := range r.entries {
+		if _, ok := state[k]; !ok && e.Value != nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, compareKeys)
+	for _, k := range keys {
+		v := state[k]
 		if bytes.Equal(v, []byte("null")) {
 			v = nil
 		}
-		r.entries[k] = StateEntry{Value: v, Seq: ev.Seq, Action: ev.Action}
+		old := r.entries[k]
+		if !jsonEqual(old.Value, v) {
+			last := ""
+			if old.Seq > 0 {
+				last = fmt.Sprintf(" (event %d %s)", old.Seq, Clip(old.Action, maxShown))
+			}
+			r.fault(ev, k, fmt.Sprintf("%s starts the state again, and its %s is not what the trail said before%s", what, rowName(k), last))
+		}
+		if v == nil {
+			delete(r.entries, k)
+		} else {
+			r.entries[k] = StateEntry{Value: v, Seq: ev.Seq, Action: ev.Action}
+		}
 	}
-	return nil
+}
+
+// jsonEqual compares two recorded values by meaning (key order and spacing
+// aside); nil is a row that is gone.
+func jsonEqual(a, b json.RawMessage) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // Entry returns what the trail last recorded of key.
@@ -244,6 +378,7 @@ func CompareState(r *Replay, store map[string]any) *StateCheck {
 			Problem: fmt.Sprintf("event %d's recorded state cannot be read", seq),
 		})
 	}
+	c.Differences = append(c.Differences, r.faults...)
 	for _, k := range keys {
 		if d, ok := compareKey(k, store[k], r.entries[k], r.entries[k].Value != nil); !ok {
 			c.Differences = append(c.Differences, d)

@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,7 +61,7 @@ func TestReplayKeepsTheLastRecord(t *testing.T) {
 		ev(2, "user.add", `{"id":2,"state":{"user/2":`+userJSON(t, UserState{Name: "bob"})+`}}`),
 		ev(3, "sso.signin", `{"reason":"ok"}`),
 		ev(4, "user.assign", `{"state":{"user/2":`+userJSON(t, bob)+`}}`),
-		ev(5, "test.remove", `{"state":{"setting/mode":null}}`),
+		ev(5, "server.configure", `{"state":{"setting/mode":null}}`),
 		// "state": inside another detail's value is not a record.
 		ev(6, "sso.test", `{"claims":{"state":{"user/2":1}}}`),
 	)
@@ -80,18 +81,71 @@ func TestReplayKeepsTheLastRecord(t *testing.T) {
 	}
 }
 
-// TestReplayBaselineStartsAgain: a baseline replaces everything recorded
-// before it.
-func TestReplayBaselineStartsAgain(t *testing.T) {
+// TestReplayBaselineOnlyAtTheStart: a baseline starts the replay when the
+// trail has recorded no state yet (store.init, or store.migrate from a
+// schema whose events recorded none). A later one cannot start it again —
+// it would launder rows edited behind gatehouse's back — so every key it
+// changes is a finding naming it and the event before; one that changes
+// nothing is no finding.
+func TestReplayBaselineOnlyAtTheStart(t *testing.T) {
 	r := replay(t,
-		ev(1, "store.init", `{"baseline":true,"state":{"setting/a":"1","setting/b":"2"}}`),
-		ev(2, "store.migrate", `{"baseline":true,"state":{"setting/a":"3"}}`),
+		ev(1, "user.add", `{"id":1}`), // an older schema's event: no state
+		ev(2, "store.migrate", `{"baseline":true,"from_version":7,"state":{"setting/a":"1","setting/b":"2"}}`),
 	)
-	if _, ok := r.Entry("setting/b"); ok || r.Len() != 1 {
-		t.Fatalf("setting/b survived the baseline (%d keys)", r.Len())
+	if c := CompareState(r, map[string]any{"setting/a": "1", "setting/b": "2"}); !c.OK() {
+		t.Fatalf("the first baseline: %v", problems(c))
 	}
-	if e, _ := r.Entry("setting/a"); string(e.Value) != `"3"` || e.Action != "store.migrate" {
-		t.Fatalf("setting/a = %+v", e)
+	same := replay(t,
+		ev(1, "store.init", `{"baseline":true,"state":{"setting/a":"1","setting/b":"2"}}`),
+		ev(2, "store.migrate", `{"baseline":true,"state":{"setting/b":"2","setting/a":"1"}}`),
+	)
+	if c := CompareState(same, map[string]any{"setting/a": "1", "setting/b": "2"}); !c.OK() {
+		t.Fatalf("a baseline that changes nothing: %v", problems(c))
+	}
+	laundered := replay(t,
+		ev(1, "store.init", `{"baseline":true,"state":{"setting/a":"1","setting/b":"2","user/1":`+userJSON(t, bob)+`}}`),
+		ev(2, "store.migrate", `{"baseline":true,"from_version":7,"state":{"setting/a":"3","user/1":`+userJSON(t, alice)+`}}`),
+	)
+	// The store holds what the fake migration recorded.
+	c := CompareState(laundered, map[string]any{"setting/a": "3", "user/1": normalised(alice)})
+	want := []string{
+		"event 2 (store.migrate) starts the state again, and its setting a is not what the trail said before (event 1 store.init)",
+		"event 2 (store.migrate) starts the state again, and its setting b is not what the trail said before (event 1 store.init)",
+		"event 2 (store.migrate) starts the state again, and its user 1 is not what the trail said before (event 1 store.init)",
+	}
+	if got := problems(c); !reflect.DeepEqual(got, want) {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestReplayActionsRecordOnlyTheirState: an event may record only the
+// state its action changes; a sign-in that records an account (an event
+// appended by a writer who bypassed gatehouse) or a baseline outside
+// store.init/migrate is a finding, and its record is not believed.
+func TestReplayActionsRecordOnlyTheirState(t *testing.T) {
+	admin := bob
+	admin.MSPAdmin = true
+	r := replay(t,
+		ev(1, "store.init", `{"baseline":true,"state":{"user/1":`+userJSON(t, bob)+`}}`),
+		ev(2, "signin.success", `{"state":{"user/1":`+userJSON(t, admin)+`}}`),
+		ev(3, "user.assign", `{"baseline":true,"state":{}}`),
+	)
+	c := CompareState(r, map[string]any{"user/1": normalised(admin)})
+	want := []string{
+		"event 2 (signin.success) records user 1, which a signin.success cannot change",
+		"event 3 (user.assign) records a baseline of the whole state, which only store.init and store.migrate record",
+		"user 1 (bob): msp_admin is true in the store, false in the trail (last event 1 store.init)",
+	}
+	if got := problems(c); !reflect.DeepEqual(got, want) {
+		t.Fatalf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, a := range []string{"user.assign", "sso.require", "support.request", "support.recipients.add"} {
+		if !slices.ContainsFunc([]string{"user/1", "setting/sso.require", "support", "recipient/x"}, func(k string) bool { return MayRecordState(a, k) }) {
+			t.Errorf("%s may record no state", a)
+		}
+	}
+	if MayRecordState("user.assign", "setting/sso.require") || MayRecordState("signin.success", "user/1") {
+		t.Error("MayRecordState allows a kind the action does not change")
 	}
 }
 
