@@ -16,6 +16,7 @@ const (
 	exitCheckFailed = 1 // a check ran and said no: tamper, drift, pending users, a logon refused
 	exitInvalid     = 2 // invalid input or usage, or an actor without the right; nothing changed
 	exitOperational = 3 // the store is missing, not a store, newer, locked, corrupt; I/O
+	exitNotFound    = 4 // a named thing (user, role, recipient, event) does not exist
 )
 
 // exitCode is the one mapping from errors to exit statuses.
@@ -25,7 +26,9 @@ func exitCode(err error) int {
 		return exitOK
 	case gatehouse.ECHECKFAILED:
 		return exitCheckFailed
-	case gatehouse.EINVALID, gatehouse.ENOTFOUND, gatehouse.ECONFLICT, gatehouse.EUNAUTHORIZED:
+	case gatehouse.ENOTFOUND:
+		return exitNotFound
+	case gatehouse.EINVALID, gatehouse.ECONFLICT, gatehouse.EUNAUTHORIZED:
 		return exitInvalid
 	default:
 		return exitOperational
@@ -78,7 +81,9 @@ func cobraMessage(err error) string {
 	msg := err.Error()
 	switch {
 	case strings.HasPrefix(msg, "unknown command"):
-		return "unknown command"
+		// cobra's suggestions name commands of the tree, never the input.
+		_, sugg, _ := strings.Cut(msg, "Did you mean this?")
+		return "unknown command" + didYouMean(strings.Fields(sugg))
 	case strings.HasPrefix(msg, "required flag"):
 		return gatehouse.Clip(msg, 200)
 	}
@@ -88,4 +93,13 @@ func cobraMessage(err error) string {
 // usageError is an invalid-input error for flags and arguments.
 func usageError(format string, args ...any) error {
 	return gatehouse.Errorf(gatehouse.EINVALID, format, args...)
+}
+
+// didYouMean is the end of an unknown-command message: the nearest
+// commands, if any.
+func didYouMean(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return " (did you mean '" + strings.Join(names, "' or '") + "'?)"
 }

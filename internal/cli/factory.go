@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/internal/jq"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -31,6 +32,38 @@ type Factory struct {
 	// started is set once a command's own run begins; an error before that
 	// is a usage error (bad flag, wrong arguments).
 	started bool
+	// jq, with --jq, filters what the command prints; run closes it.
+	jq *jq.Writer
+}
+
+// setJQ makes stdout go through the --jq filter. The filter reads JSON:
+// without -o the output is JSON (JSON Lines stays JSON Lines, filtered
+// record by record as it streams); -o of another format is a usage error.
+func (f *Factory) setJQ(cmd *cobra.Command, cfg *config.Config, expr string) error {
+	filter, err := jq.Compile(expr)
+	if err != nil {
+		return err
+	}
+	explicit := cmd.Root().PersistentFlags().Changed("output")
+	switch {
+	case cfg.Output == string(render.JSON) || cfg.Output == string(render.JSONL):
+	case explicit:
+		return usageError("--jq filters JSON: use it with -o json, -o jsonl or no -o (see '%s --help')", cmd.CommandPath())
+	default:
+		cfg.Output = string(render.JSON)
+	}
+	f.jq = filter.Writer(cmd.Context(), f.IO.Out, cfg.Output == string(render.JSONL))
+	f.IO.Out = f.jq
+	return nil
+}
+
+// finish ends the --jq filter once the command succeeded: a failed one
+// may have printed half a document, and its own error is the one to show.
+func (f *Factory) finish(err error) error {
+	if f.jq == nil || err != nil {
+		return err
+	}
+	return f.jq.Close()
 }
 
 // loadConfig resolves configuration from the parsed flags; the root
@@ -38,9 +71,18 @@ type Factory struct {
 func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	// The client settings are the root's persistent flags; a command's own
 	// flag of the same name (audit list --actor, a filter) is not one of them.
-	cfg, err := config.Load(cmd.Root().PersistentFlags())
+	if err := iostreams.ForceTTYError(); err != nil {
+		return err
+	}
+	pf := cmd.Root().PersistentFlags()
+	cfg, err := config.Load(pf)
 	if err != nil {
 		return err
+	}
+	if expr, _ := pf.GetString("jq"); pf.Changed("jq") {
+		if err := f.setJQ(cmd, cfg, expr); err != nil {
+			return err
+		}
 	}
 	if cfg.Actor != "" {
 		if err := gatehouse.ValidateActor(cfg.Actor); err != nil {

@@ -19,13 +19,13 @@ func TestEveryCommandHelp(t *testing.T) {
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
-		if !c.Runnable() || c.Hidden || c.HasSubCommands() || strings.HasPrefix(c.CommandPath(), "gatehouse completion") || c.Name() == "help" {
+		if !c.Runnable() || c.Hidden || c.HasSubCommands() || strings.HasPrefix(c.CommandPath(), "gatehouse completion") {
 			return
 		}
-		if strings.TrimSpace(c.Example) == "" {
+		if strings.TrimSpace(c.Example) == "" && c.Name() != "help" {
 			t.Errorf("%s: no examples in its help", c.CommandPath())
 		}
-		if !strings.HasSuffix(strings.TrimSpace(c.Long), "I/O") || !strings.Contains(c.Long, "Exit status:") {
+		if !strings.HasSuffix(c.Long, exitStatusText) {
 			t.Errorf("%s: its help does not end with the exit statuses", c.CommandPath())
 		}
 	}

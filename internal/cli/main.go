@@ -34,5 +34,5 @@ func run(args []string, io *iostreams.IOStreams, now func() time.Time) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
-	return f.handleError(cmd, err)
+	return f.handleError(cmd, f.finish(err))
 }

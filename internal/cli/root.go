@@ -51,6 +51,7 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 	pf.String("actor", "", "the admin this change is attributed to (default: the OS user)")
 	pf.Bool("no-color", false, "never colour the output (NO_COLOR is honoured too)")
 	pf.BoolP("quiet", "q", false, "print nothing but data and errors")
+	pf.String("jq", "", "filter JSON output with a jq expression (implies -o json; strings print as text)")
 
 	root.AddCommand(
 		NewCmdInit(f, nil),
@@ -70,6 +71,9 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 		NewCmdAudit(f),
 		NewCmdVersion(f),
 	)
+	root.Version = buildVersion().Version
+	root.SetVersionTemplate("gatehouse {{.Version}}\n")
+	root.SetHelpCommand(newCmdHelp(root))
 	root.CompletionOptions.HiddenDefaultCmd = false
 	addCompletions(f, root)
 	return root
@@ -145,10 +149,63 @@ func skipsConfig(cmd *cobra.Command) bool {
 const exitStatusText = `
 
 Exit status:
-  0  success
+  0  success (also an add of something that already exists: nothing changed)
   1  a check failed (tamper or drift found, a logon refused, pending users with --fail-if-any)
   2  invalid input or usage, or an actor without the right; nothing was changed
-  3  operational error: store missing, not a gatehouse store, newer, locked, corrupt; I/O`
+  3  operational error: store missing, not a gatehouse store, newer, locked, corrupt; I/O
+  4  not found: a user, role, scope, group, org, recipient or event named does not exist`
+
+// suggest names cmd's subcommands nearest to name, as cobra does for the
+// root (edit distance 2, or a prefix).
+func suggest(cmd *cobra.Command, name string) []string {
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	return cmd.SuggestionsFor(name)
+}
+
+// newCmdHelp is 'gatehouse help [command]': cobra's, except that a topic
+// that is no command is a usage error (exit 2), with the nearest commands,
+// rather than a usage text and success.
+func newCmdHelp(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  withExitStatus("Help provides help for any command in the application.\nSimply type gatehouse help [path to command] for full details."),
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				parent := root
+				if cmd != nil {
+					parent = cmd
+				}
+				var sugg []string
+				if len(rest) > 0 {
+					sugg = suggest(parent, rest[0])
+				} else if len(args) > 0 {
+					sugg = suggest(root, args[0])
+				}
+				return usageError("no help topic for that%s (see 'gatehouse --help')", didYouMean(sugg))
+			}
+			cmd.InitDefaultHelpFlag()
+			cmd.InitDefaultVersionFlag()
+			return cmd.Help()
+		},
+	}
+}
 
 // withExitStatus appends the exit-status section to a command's long help.
 func withExitStatus(long string) string { return strings.TrimRight(long, "\n") + exitStatusText }
@@ -159,7 +216,7 @@ func parentCommand(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageError("unknown command for '%s' (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+			return usageError("unknown command for '%s'%s (see '%s --help')", cmd.CommandPath(), didYouMean(suggest(cmd, args[0])), cmd.CommandPath())
 		}
 		return cmd.Help()
 	}

@@ -110,8 +110,13 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	cfg.Tenant = v.GetString("tenant")
 	cfg.Output = v.GetString("output")
 	cfg.Actor = v.GetString("actor")
-	cfg.NoColor = v.GetBool("no_color")
-	cfg.Quiet = v.GetBool("quiet")
+	var err error
+	if cfg.NoColor, err = strictBool(v, flags, "no_color"); err != nil {
+		return nil, err
+	}
+	if cfg.Quiet, err = strictBool(v, flags, "quiet"); err != nil {
+		return nil, err
+	}
 	if cfg.Store == "" {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "no store path: set --store or GATEHOUSE_STORE (HOME is not set, so there is no default)")
 	}
@@ -124,6 +129,25 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 	return &cfg, nil
+}
+
+// strictBool is a boolean setting: the flag when given, else its
+// environment variable read strictly (gatehouse.ParseBool: GATEHOUSE_QUIET=maybe
+// is an error, as it is in the configuration file, never a silent false),
+// else the files and the default.
+func strictBool(v *viper.Viper, flags *pflag.FlagSet, key string) (bool, error) {
+	if f := flags.Lookup(keys[key]); f != nil && f.Changed {
+		return v.GetBool(key), nil
+	}
+	env := "GATEHOUSE_" + strings.ToUpper(key)
+	if s := os.Getenv(env); s != "" { // empty is unset
+		b, err := gatehouse.ParseBool(s)
+		if err != nil {
+			return false, gatehouse.Errorf(gatehouse.EINVALID, "%s is %s", env, gatehouse.ErrorMessage(err))
+		}
+		return b, nil
+	}
+	return v.GetBool(key), nil
 }
 
 // readFile reads one configuration file strictly. A missing file is not an

@@ -14,6 +14,9 @@ func findUser(v gatehouse.View, ref string) (gatehouse.User, error) {
 	var u gatehouse.User
 	var found bool
 	var err error
+	if strings.TrimSpace(ref) == "" {
+		return u, gatehouse.Errorf(gatehouse.EINVALID, "no user given: give a user name, an email or an ID")
+	}
 	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
 		u, found, err = v.UserByID(id)
 	} else {

@@ -44,10 +44,27 @@ func System() *IOStreams {
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		noColor:   os.Getenv("NO_COLOR") != "",
 	}
-	if os.Getenv("GATEHOUSE_FORCE_TTY") == "1" {
-		s.stdoutTTY = true
+	if v := os.Getenv("GATEHOUSE_FORCE_TTY"); v != "" { // empty is unset
+		// Strict: the command refuses a value that is not a boolean
+		// (ForceTTYError), rather than guess.
+		if b, err := gatehouse.ParseBool(v); err == nil && b {
+			s.stdoutTTY = true
+		}
 	}
 	return s
+}
+
+// ForceTTYError is the error for a GATEHOUSE_FORCE_TTY that is not a
+// boolean (gatehouse.ParseBool); nil when it is one or is not set.
+func ForceTTYError() error {
+	v := os.Getenv("GATEHOUSE_FORCE_TTY")
+	if v == "" {
+		return nil
+	}
+	if _, err := gatehouse.ParseBool(v); err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "GATEHOUSE_FORCE_TTY is %s", gatehouse.ErrorMessage(err))
+	}
+	return nil
 }
 
 // Test returns streams backed by buffers, none of them a terminal.

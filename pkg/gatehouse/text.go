@@ -72,3 +72,16 @@ func HoldsPrivateKey(s string) bool {
 func errPrivateKey(what string) error {
 	return Errorf(EINVALID, "%s looks like private key material (an age identity or a private key block): refusing it, as it would be recorded or shown", what)
 }
+
+// ParseBool reads a boolean from an environment variable or a file the
+// strict way: true, false, 1, 0, yes, no, on or off, in any case. Anything
+// else is an error, never a silent false.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, Errorf(EINVALID, "not a boolean: use true, false, 1, 0, yes, no, on or off")
+}
