@@ -52,7 +52,7 @@ bench:
 # Fuzz every target for FUZZTIME each (make test runs their seed corpora).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := pkg/gatehouse:FuzzNormaliseEmail pkg/gatehouse:FuzzParseDuration \
-	internal/policy:FuzzParse internal/audit:FuzzCanonicalRoundTrip \
+	internal/policy:FuzzParse internal/audit:FuzzCanonicalRoundTrip internal/audit:FuzzParseTime \
 	internal/support:FuzzParseRecipient internal/support:FuzzParseEnvelope \
 	internal/render:FuzzYAML
 fuzz:
