@@ -8,7 +8,7 @@ TOOLS    := $(CURDIR)/bin/tools
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build test lint idp-deps docs bench fuzz install demo clean
+.PHONY: all build test lint idp-deps docs bench bench-1m fuzz install demo clean
 
 all: build
 
@@ -49,10 +49,16 @@ docs:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# audit verify of 1,000,000 events beside its scan+hash limits (the store is
+# built once, in about two minutes, and kept in the OS temp directory).
+bench-1m:
+	GATEHOUSE_BENCH_EVENTS=1000000 $(GO) test ./internal/sqlite -run '^$$' \
+	  -bench 'VerifyLarge|LimitVerifyScanHash' -benchtime 1x -count 5 -benchmem
+
 # Fuzz every target for FUZZTIME each (make test runs their seed corpora).
 FUZZTIME ?= 30s
 FUZZ_TARGETS := pkg/gatehouse:FuzzNormaliseEmail pkg/gatehouse:FuzzParseDuration \
-	internal/policy:FuzzParse internal/audit:FuzzCanonicalRoundTrip \
+	internal/policy:FuzzParse internal/audit:FuzzCanonicalRoundTrip internal/audit:FuzzParseTime \
 	internal/support:FuzzParseRecipient internal/support:FuzzParseEnvelope \
 	internal/render:FuzzYAML
 fuzz:

@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,42 @@ var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
 const domainTag = "gatehouse/audit/v1\x00"
 
 // FormatTime renders t as stored and hashed.
-func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+func FormatTime(t time.Time) string { return string(AppendTime(nil, t)) }
+
+// AppendTime appends FormatTime(t) to b. It writes the layout's fixed
+// digits itself (time.Format interprets the layout on every call, a large
+// share of a verification's cost); a year outside 0–9999, which the layout
+// does not write in four digits, goes through time.Format.
+func AppendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	var d [len(TimeLayout)]byte
+	put := func(at, width, v int) {
+		for i := at + width - 1; i >= at; i-- {
+			d[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, 4, year)
+	d[4] = '-'
+	put(5, 2, int(month))
+	d[7] = '-'
+	put(8, 2, day)
+	d[10] = 'T'
+	put(11, 2, hour)
+	d[13] = ':'
+	put(14, 2, minute)
+	d[16] = ':'
+	put(17, 2, sec)
+	d[19] = '.'
+	put(20, 9, t.Nanosecond())
+	d[29] = 'Z'
+	return append(b, d[:]...)
+}
 
 // ErrTimeForm is returned by ParseTime for text that FormatTime did not write.
 var ErrTimeForm = errors.New("not in gatehouse's form (" + TimeLayout + ")")
@@ -55,8 +91,34 @@ var ErrTimeForm = errors.New("not in gatehouse's form (" + TimeLayout + ")")
 // text, while range queries compare the stored text, so a stored time in any
 // other form would let a row move out of its time window with its hash intact.
 func ParseTime(s string) (time.Time, error) {
-	t, err := time.Parse(TimeLayout, s)
-	if err != nil || FormatTime(t) != s {
+	// Read by hand, digit by digit at the layout's fixed places: exactly
+	// the text FormatTime writes for a year 0–9999 (time.Parse and a
+	// second FormatTime to compare cost more than hashing the event).
+	// TestParseTimeAgreesWithTimePackage and FuzzParseTime hold it to
+	// time.Parse plus that comparison.
+	if len(s) != len(TimeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+		s[16] != ':' || s[19] != '.' || s[29] != 'Z' {
+		return time.Time{}, ErrTimeForm
+	}
+	num := func(at, width int) int {
+		v := 0
+		for i := at; i < at+width; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec, nsec := num(11, 2), num(14, 2), num(17, 2), num(20, 9)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
+		minute < 0 || minute > 59 || sec < 0 || sec > 59 || nsec < 0 {
+		return time.Time{}, ErrTimeForm
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // the 31st of a 30-day month, a 29 February of no leap year
 		return time.Time{}, ErrTimeForm
 	}
 	return t, nil
@@ -65,28 +127,54 @@ func ParseTime(s string) (time.Time, error) {
 // Canonical returns the bytes that an event's hash covers. It fails only
 // when PrevHash is not a 64-digit hex string.
 func Canonical(e *gatehouse.Event) ([]byte, error) {
-	prev, err := hex.DecodeString(e.PrevHash)
-	if err != nil || len(prev) != sha256.Size {
-		return nil, fmt.Errorf("previous hash is not %d hex digits", 2*sha256.Size)
+	return AppendCanonical(nil, e)
+}
+
+// AppendCanonical appends Canonical(e) to b; a caller that hashes many
+// events reuses one buffer.
+func AppendCanonical(b []byte, e *gatehouse.Event) ([]byte, error) {
+	prev, ok := decodeHash(e.PrevHash)
+	if !ok {
+		return nil, errPrevHash
 	}
-	fields := [...]string{
-		FormatTime(e.Time), e.Actor, e.OSUser, e.Action, e.Target,
-		string(e.Outcome), string(e.Details),
-	}
-	n := len(domainTag) + 8 + sha256.Size
-	for _, f := range fields {
-		n += 4 + len(f)
-	}
-	b := make([]byte, 0, n)
+	return appendCanonical(b, e, &prev), nil
+}
+
+// appendCanonical is AppendCanonical with e.PrevHash already decoded.
+func appendCanonical(b []byte, e *gatehouse.Event, prev *[sha256.Size]byte) []byte {
+	b = slices.Grow(b, len(domainTag)+8+sha256.Size+7*4+len(TimeLayout)+len(e.Actor)+len(e.OSUser)+
+		len(e.Action)+len(e.Target)+len(e.Outcome)+len(e.Details))
 	b = append(b, domainTag...)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Seq))
-	b = append(b, prev...)
-	for _, f := range fields {
+	b = append(b, prev[:]...)
+	// The time is written in place after its length, which is the
+	// layout's for every year FormatTime writes in four digits.
+	at := len(b)
+	b = binary.BigEndian.AppendUint32(b, 0)
+	b = AppendTime(b, e.Time)
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+	for _, f := range [...]string{e.Actor, e.OSUser, e.Action, e.Target, string(e.Outcome)} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 		b = append(b, f...)
 	}
-	return b, nil
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Details)))
+	b = append(b, e.Details...)
+	return b
 }
+
+// decodeHash reads a hash written in hex (either case, as hex.DecodeString
+// accepts).
+func decodeHash(s string) (h [sha256.Size]byte, ok bool) {
+	var src [2 * sha256.Size]byte
+	if len(s) != len(src) {
+		return h, false
+	}
+	copy(src[:], s)
+	_, err := hex.Decode(h[:], src[:])
+	return h, err == nil
+}
+
+var errPrevHash = fmt.Errorf("previous hash is not %d hex digits", 2*sha256.Size)
 
 // Hash returns the hex SHA-256 of the event's canonical encoding.
 func Hash(e *gatehouse.Event) (string, error) {

@@ -43,6 +43,8 @@ type Verifier struct {
 	schema RecordedSchema
 
 	tree     TreeBuilder
+	buf      []byte // the last event's leaf encoding, reused
+	lastSum  [sha256.Size]byte
 	cp       int // next of Checkpoints to reach
 	sorted   bool
 	count    int64
@@ -68,7 +70,7 @@ func (v *Verifier) Add(e *gatehouse.Event, tree []byte) bool {
 	}
 	prev := v.lastHash
 	if v.lastSeq == 0 {
-		prev = GenesisHash
+		prev, v.lastSum = GenesisHash, [sha256.Size]byte{}
 	}
 	switch {
 	case e.PrevHash != prev:
@@ -78,13 +80,22 @@ func (v *Verifier) Add(e *gatehouse.Event, tree []byte) bool {
 			v.fail(e.Seq, fmt.Sprintf("event %d does not follow event %d: its previous hash differs from event %d's hash (an event was inserted, removed or moved)", e.Seq, v.lastSeq, v.lastSeq))
 		}
 	default:
-		b, err := Canonical(e)
-		sum := sha256.Sum256(b)
-		if err != nil || hex.EncodeToString(sum[:]) != e.Hash {
+		// One buffer holds the leaf's 0x00 prefix and then the canonical
+		// encoding: the chain hash is over the encoding, the tree's record
+		// hash (tlog.RecordHash) over both, and neither allocates.
+		// e.PrevHash is the text of the previous event's hash, which was
+		// checked to be the hex of lastSum: lastSum is its decoding.
+		b := appendCanonical(append(v.buf[:0], 0), e, &v.lastSum)
+		v.buf = b
+		sum := sha256.Sum256(b[1:])
+		var hexSum [2 * sha256.Size]byte
+		hex.Encode(hexSum[:], sum[:])
+		if string(hexSum[:]) != e.Hash {
 			v.fail(e.Seq, fmt.Sprintf("event %d was altered: its content does not match its hash", e.Seq))
 			break
 		}
-		if stored := v.tree.Add(tlog.RecordHash(b)); !v.NoTree && !Matches(tree, stored) {
+		v.lastSum = sum
+		if stored := v.tree.Add(sha256.Sum256(b)); !v.NoTree && !Matches(tree, stored) {
 			v.fail(e.Seq, fmt.Sprintf("event %d's Merkle tree hashes do not match the events up to it (the tree was edited)", e.Seq))
 			break
 		}
@@ -237,6 +248,9 @@ func (e *RowError) Error() string { return e.Problem }
 // sequence number stands after the last one read); any other error is
 // returned. It reports whether the walk should go on.
 func (v *Verifier) Feed(ev *gatehouse.Event, tree []byte, scanErr error) (bool, error) {
+	if scanErr == nil {
+		return v.Add(ev, tree), nil
+	}
 	var bad *RowError
 	switch {
 	case errors.As(scanErr, &bad):

@@ -25,7 +25,7 @@ func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if SchemaVersion() < treeSchema {
+	if SchemaVersion() < treeSchema || appendWithoutTree {
 		// The schema of an older gatehouse (tests make such stores).
 		_, err = tx.exec(qInsertEventV1,
 			ev.Seq, audit.FormatTime(ev.Time), ev.Actor, ev.OSUser, ev.Action, ev.Target,
@@ -44,6 +44,11 @@ func (tx *Tx) appendEvent(ne *gatehouse.NewEvent) (*gatehouse.Event, error) {
 	}
 	return ev, nil
 }
+
+// appendWithoutTree makes appends skip the tree column, as before schema
+// 8. Only a benchmark sets it (export_test.go), to measure in the same run
+// what the tree costs an append; such a store's tree is wrong.
+var appendWithoutTree bool
 
 // TreeColumns reads the tree columns of records (event seq-1).
 func (tx *Tx) TreeColumns(records []int64) (map[int64][]byte, error) {
@@ -144,35 +149,54 @@ const eventColumns = "seq, time, actor, os_user, action, target, outcome, detail
 // eventFields names the text columns of eventColumns after seq, in order.
 var eventFields = [...]string{"time", "actor", "os_user", "action", "target", "outcome", "details", "prev_hash", "hash"}
 
-// scanEvent reads one row into ev. A row that gatehouse did not write is a
+// scanEvent reads one row into ev (and its tree column into tree[0], when
+// given and the query selects it). A row that gatehouse did not write is a
 // *audit.RowError, never a guess: ev is reused from row to row, and a field
 // kept from the previous row would make a forged row pass its hash check.
 func scanEvent(rows *sql.Rows, ev *gatehouse.Event, tree ...*[]byte) error {
-	var seq any
+	var s eventScanner
+	return s.scan(rows, ev, tree...)
+}
+
+// eventScanner scans event rows into destinations it keeps from row to
+// row: a walk of the whole trail allocates nothing per row for them.
+type eventScanner struct {
+	seq  any
+	raw  [len(eventFields)]any
+	col  any
+	dest []any // &seq, &raw[i]..., &col
+}
+
+func (s *eventScanner) scan(rows *sql.Rows, ev *gatehouse.Event, tree ...*[]byte) error {
+	if s.dest == nil {
+		s.dest = []any{&s.seq}
+		for i := range s.raw {
+			s.dest = append(s.dest, &s.raw[i])
+		}
+		s.dest = append(s.dest, &s.col)
+	}
 	// Each column is scanned as the driver returns it, not converted: a
 	// value stored as a BLOB (or a number) in a table rebuilt without its
 	// STRICT types hashes like its text but compares differently in SQL, so
 	// it could hide an event from a --since, --action or --target filter
 	// with its hash intact. Only TEXT is gatehouse's.
-	var raw [len(eventFields)]any
-	dest := []any{&seq, &raw[0], &raw[1], &raw[2], &raw[3], &raw[4], &raw[5], &raw[6], &raw[7], &raw[8]}
-	var col any
-	if len(tree) > 0 {
-		dest = append(dest, &col)
+	dest := s.dest
+	if len(tree) == 0 {
+		dest = dest[:len(dest)-1]
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return err
 	}
 	if len(tree) > 0 {
-		b, _ := col.([]byte) // anything but a BLOB matches no tree
+		b, _ := s.col.([]byte) // anything but a BLOB matches no tree
 		*tree[0] = b
 	}
-	n, ok := seq.(int64)
+	n, ok := s.seq.(int64)
 	if !ok {
 		return &audit.RowError{Problem: "a row of the audit trail has no integer sequence number"}
 	}
 	var f [len(eventFields)]string
-	for i, v := range raw {
+	for i, v := range s.raw {
 		switch v := v.(type) {
 		case string:
 			f[i] = v
@@ -254,8 +278,9 @@ func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(e
 		}
 		defer rows.Close()
 		var ev gatehouse.Event
+		var scanner eventScanner
 		for rows.Next() {
-			if err := audit.ListingError(scanEvent(rows, &ev)); err != nil {
+			if err := audit.ListingError(scanner.scan(rows, &ev)); err != nil {
 				return err
 			}
 			if err := fn(&ev); err != nil {
@@ -316,12 +341,13 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 		var ev gatehouse.Event
 		var tree []byte
 		var n int64
+		var scanner eventScanner
 		for rows.Next() {
 			n++
 			if progress != nil && n%65536 == 0 {
 				progress(n, total)
 			}
-			scanErr := scanEvent(rows, &ev, &tree) // before tree is passed: it is the row's
+			scanErr := scanner.scan(rows, &ev, &tree) // before tree is passed: it is the row's
 			more, err := v.Feed(&ev, tree, scanErr)
 			if err != nil {
 				return err

@@ -70,3 +70,10 @@ func (db *DB) UsersQueryPlanForTest(ctx context.Context, f gatehouse.UserFilter)
 	}
 	return strings.Join(plan, "\n"), rows.Err()
 }
+
+// AppendWithoutTreeForBench makes appends skip the tree column, as before
+// schema 8, until the returned function is called: a benchmark's baseline.
+func AppendWithoutTreeForBench() (restore func()) {
+	appendWithoutTree = true
+	return func() { appendWithoutTree = false }
+}
