@@ -9,7 +9,7 @@ import (
 )
 
 func (o Options) postgres() postgres.Options {
-	return postgres.Options{Tenant: o.Tenant, Now: o.Now, OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema,
+	return postgres.Options{Tenant: o.Tenant, Now: o.clock(), OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema,
 		Migrate: core.Migrate}
 }
 

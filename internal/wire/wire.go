@@ -23,7 +23,9 @@ type Options struct {
 	// must be the store's.
 	Tenant string
 	// Now is the one clock: the store stamps transactions with it, the
-	// core everything else. nil means time.Now.
+	// core everything else. nil means time.Now. It ticks in whole seconds
+	// (clock): every time gatehouse records and prints is RFC 3339 UTC to
+	// the second.
 	Now func() time.Time
 	// OSUser is recorded in every audit event next to the actor.
 	OSUser string
@@ -79,11 +81,22 @@ func Parse(location string) (Kind, string, error) {
 }
 
 func (o Options) sqlite() sqlite.Options {
-	return sqlite.Options{Now: o.Now, OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema, Warn: o.Warn,
+	return sqlite.Options{Now: o.clock(), OSUser: o.OSUser, ReadOnly: o.ReadOnly, OlderSchema: o.OlderSchema, Warn: o.Warn,
 		Migrate: core.Migrate}
 }
 
-func (o Options) core() core.Options { return core.Options{Now: o.Now, OSUser: o.OSUser} }
+func (o Options) core() core.Options { return core.Options{Now: o.clock(), OSUser: o.OSUser} }
+
+// clock is Now in UTC, truncated to the second: times in the store, the
+// audit trail, envelopes and every output are whole seconds, which every
+// RFC 3339 parser (jq's fromdateiso8601 among them) reads.
+func (o Options) clock() func() time.Time {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return func() time.Time { return now().UTC().Truncate(time.Second) }
+}
 
 // Open opens an initialised store and returns the core over it.
 func Open(ctx context.Context, location string, o Options) (*core.Core, error) {
