@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/internal/witness"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -266,7 +267,7 @@ and --witness checks cosignatures. -o json includes each signed note.`),
 			if p.Format() == render.JSON || p.Format() == render.YAML {
 				return p.Object(cps)
 			}
-			list := p.List([]string{"SIZE", "SIGNED", "ROOT", "SIGNERS"})
+			list := p.List([]string{"SIZE", "SIGNED", "ROOT", "SIGNERS"}, core.CheckpointInfo{})
 			for i := range cps {
 				cp := &cps[i]
 				if err := list.Add(cp, strconv.FormatInt(cp.Size, 10), cp.Time, cp.Root, strings.Join(cp.Signers, " ")); err != nil {

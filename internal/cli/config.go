@@ -101,7 +101,7 @@ Policy keys (dotted, or nested under sso:, support:, …):
 				}
 			}
 			findings := policy.Check(pol, facts)
-			l := p.List(findingColumns)
+			l := p.List(findingColumns, policy.Finding{})
 			defer l.Flush() // what came before an error is still printed
 			drift := 0
 			for _, fd := range findings {

@@ -422,7 +422,7 @@ func printChecks(f *Factory, p *render.Printer, v any, checks []gatehouse.Check,
 		return p.Object(v)
 	}
 	f.IO.Message("%s", verdict)
-	l := p.List(checkColumns)
+	l := p.List(checkColumns, gatehouse.Check{})
 	defer l.Flush() // what came before an error is still printed
 	for _, c := range checks {
 		if err := l.Add(c, c.Check, c.Status, c.Detail, c.Fix); err != nil {

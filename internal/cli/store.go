@@ -110,7 +110,7 @@ picks one), or the one an SQLite store is. Nothing is written.`),
 			if err != nil {
 				return err
 			}
-			l := p.List([]string{"TENANT", "MODE", "CREATED", "SCHEMA"})
+			l := p.List([]string{"TENANT", "MODE", "CREATED", "SCHEMA"}, tenantRow{})
 			defer l.Flush()
 			for _, t := range ts {
 				row := tenantRow{TenantID: t.TenantID, Mode: t.Mode, CreatedAt: t.CreatedAt, SchemaVersion: t.SchemaVersion}

@@ -99,7 +99,7 @@ func openInput(f *Factory, flag, name string) (*os.File, func(), error) {
 var recipientColumns = []string{"FINGERPRINT", "KIND", "COMMENT", "ADDED", "BY"}
 
 func printRecipients(p *render.Printer, rs []gatehouse.Recipient) error {
-	l := p.List(recipientColumns)
+	l := p.List(recipientColumns, gatehouse.Recipient{})
 	defer l.Flush() // what came before an error is still printed
 	for _, r := range rs {
 		if err := l.Add(r, r.Fingerprint, r.Kind, r.Comment, audit.FormatTime(r.AddedAt)[:19]+"Z", r.AddedBy); err != nil {

@@ -168,7 +168,7 @@ visibility. --created-since and --older-than bound their creation time;
 			if pending {
 				cols = pendingColumns
 			}
-			l := p.List(cols)
+			l := p.List(cols, gatehouse.User{})
 			defer l.Flush() // what came before an error is still printed
 			n := 0
 			err = db.ListUsers(cmd.Context(), filter, func(u *gatehouse.User) error {
@@ -423,7 +423,7 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 }
 
 func printRecords(p *render.Printer, rs []gatehouse.Record) error {
-	l := p.List([]string{"NAME", "BUILTIN", "MEMBERS"})
+	l := p.List([]string{"NAME", "BUILTIN", "MEMBERS"}, gatehouse.Record{})
 	defer l.Flush() // what came before an error is still printed
 	for _, r := range rs {
 		if err := l.Add(r, r.Name, yesNo(r.Builtin), strconv.Itoa(r.Members)); err != nil {

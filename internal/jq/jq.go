@@ -172,4 +172,3 @@ func normalise(v any) any {
 	}
 	return v
 }
-

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -99,12 +100,14 @@ func (p *Printer) object(v any, flat bool) error {
 	}
 	if p.format == CSV {
 		cw := csv.NewWriter(p.w)
-		var keys, vals []string
-		for _, f := range fields {
-			keys, vals = append(keys, f[0]), append(vals, csvCell(f[1]))
+		keys := FieldNames(v)
+		if keys == nil || flat {
+			for _, f := range fields {
+				keys = append(keys, f[0])
+			}
 		}
 		cw.Write(keys)
-		cw.Write(vals)
+		cw.Write(csvRow(keys, fields))
 		cw.Flush()
 		return cw.Error()
 	}
@@ -117,12 +120,17 @@ func (p *Printer) object(v any, flat bool) error {
 	return l.Close()
 }
 
-// List starts a stream of records. columns are the table and CSV headers;
-// nil means no header (a FIELD/VALUE listing). Records are buffered, so a
-// long listing costs one write per 64 KiB, not one per record: Close, or
-// Flush (deferred by the caller, so that an error part-way still prints
-// what came before it), writes them out.
-func (p *Printer) List(columns []string) *List {
+// List starts a stream of records. columns are the table's headers; nil
+// means no header (a FIELD/VALUE listing). record is a value of the type
+// the stream's records are (a zero one will do): CSV's header is its JSON
+// field names, every one of them, omitted-when-empty ones too, so that a
+// command always prints the same columns whatever its records hold, and
+// each row is the record's fields in that order. Without record, CSV
+// prints columns and the cells given. Records are buffered, so a long
+// listing costs one write per 64 KiB, not one per record: Close, or Flush
+// (deferred by the caller, so that an error part-way still prints what
+// came before it), writes them out.
+func (p *Printer) List(columns []string, record ...any) *List {
 	l := &List{p: p, w: bufio.NewWriterSize(p.w, 64<<10), columns: columns}
 	switch {
 	case p.format == JSONL:
@@ -130,7 +138,13 @@ func (p *Printer) List(columns []string) *List {
 		l.enc.SetEscapeHTML(false)
 	case p.format == CSV:
 		l.csv = csv.NewWriter(l.w)
-		if columns != nil {
+		if len(record) > 0 {
+			l.fields = FieldNames(record[0])
+		}
+		switch {
+		case l.fields != nil:
+			l.csv.Write(l.fields)
+		case columns != nil:
 			l.csv.Write(csvCells(columns))
 		}
 	case p.format == Table && p.tty:
@@ -156,6 +170,7 @@ type List struct {
 	n       int
 	enc     *json.Encoder // JSON Lines: one encoder for the whole stream
 	csv     *csv.Writer
+	fields  []string // CSV: the record's JSON field names
 	table   *tablewriter.Table
 }
 
@@ -181,7 +196,14 @@ func (l *List) Add(v any, cells ...string) error {
 		// A one-element sequence per record concatenates into one sequence.
 		return writeYAML(l.w, []any{v})
 	case CSV:
-		return l.csv.Write(csvCells(cells))
+		if l.fields == nil {
+			return l.csv.Write(csvCells(cells))
+		}
+		fields, err := orderedFields(v)
+		if err != nil {
+			return err
+		}
+		return l.csv.Write(csvRow(l.fields, fields))
 	}
 	for i, c := range cells {
 		cells[i] = textCell(c)
@@ -368,7 +390,10 @@ func flatten(prefix string, fields [][2]string) [][2]string {
 	return out
 }
 
-// cell renders a JSON value as table text.
+// cell renders a JSON value as the text of a table or CSV cell: a string
+// as it is, null as nothing, a list of strings comma-joined ("R&D,Sales"),
+// anything else as compact JSON. (encoding/json's \u0026 for & is undone
+// by decoding, so no escape shows.)
 func cell(raw json.RawMessage) string {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
@@ -377,9 +402,68 @@ func cell(raw json.RawMessage) string {
 	if string(raw) == "null" {
 		return ""
 	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return strings.Join(list, ",")
+	}
+	var v any
+	if json.Unmarshal(raw, &v) == nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(v) == nil {
+			return strings.TrimSuffix(buf.String(), "\n")
+		}
+	}
 	var buf bytes.Buffer
 	if json.Compact(&buf, raw) == nil {
 		return buf.String()
 	}
 	return string(raw)
 }
+
+// csvRow is the CSV row of a record's fields in the order of names; a
+// field the record omits is an empty cell.
+func csvRow(names []string, fields [][2]string) []string {
+	byName := make(map[string]string, len(fields))
+	for _, f := range fields {
+		byName[f[0]] = f[1]
+	}
+	row := make([]string, len(names))
+	for i, n := range names {
+		row[i] = csvCell(byName[n])
+	}
+	return row
+}
+
+// FieldNames returns the JSON field names of v's type (a struct or a
+// pointer to one), in order, including those omitted when empty; fields of
+// embedded structs are flattened as encoding/json does. It returns nil for
+// any other type, or when the type marshals itself.
+func FieldNames(v any) []string {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct || t.Implements(marshaler) || reflect.PointerTo(t).Implements(marshaler) {
+		return nil
+	}
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case tag == "-" || (!f.IsExported() && !f.Anonymous):
+			continue
+		case f.Anonymous && tag == "":
+			names = append(names, FieldNames(reflect.New(f.Type).Elem().Interface())...)
+			continue
+		case tag == "":
+			tag = f.Name
+		}
+		names = append(names, tag)
+	}
+	return names
+}
+
+var marshaler = reflect.TypeFor[json.Marshaler]()
