@@ -36,8 +36,7 @@ func generateDocs(dir string) error {
 	if err := doc.GenMarkdownTree(root, filepath.Join(dir, "reference")); err != nil {
 		return fmt.Errorf("markdown reference: %w", err)
 	}
-	header := &doc.GenManHeader{Title: "GATEHOUSE", Section: "1", Source: "gatehouse", Manual: "gatehouse manual", Date: &docsDate}
-	if err := doc.GenManTree(root, header, filepath.Join(dir, "man")); err != nil {
+	if err := genManTree(root, filepath.Join(dir, "man")); err != nil {
 		return fmt.Errorf("man pages: %w", err)
 	}
 	return nil
