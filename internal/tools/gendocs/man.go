@@ -187,9 +187,7 @@ func manPage(root, c *cobra.Command) ([]byte, error) {
 	if len(examples) == 0 {
 		// A grouping command shows the first example of each command in it.
 		for _, sub := range availableCommands(c) {
-			if ex := firstExample(sub); ex != "" {
-				examples = append(examples, ex)
-			}
+			examples = append(examples, firstExample(sub)...)
 		}
 	}
 	if len(examples) == 0 {
@@ -234,16 +232,22 @@ func availableCommands(c *cobra.Command) []*cobra.Command {
 
 // firstExample is the first gatehouse command line of c's example, or of
 // its first command's, for a grouping command.
-func firstExample(c *cobra.Command) string {
-	for _, l := range exampleLines(c.Example) {
+func firstExample(c *cobra.Command) []string {
+	lines := exampleLines(c.Example)
+	for i, l := range lines {
 		if strings.HasPrefix(l, "gatehouse ") {
-			return l
+			// with the lines a trailing backslash continues it onto
+			j := i
+			for strings.HasSuffix(lines[j], `\`) && j+1 < len(lines) {
+				j++
+			}
+			return lines[i : j+1]
 		}
 	}
 	if subs := availableCommands(c); len(subs) > 0 {
 		return firstExample(subs[0])
 	}
-	return ""
+	return nil
 }
 
 // exampleLines are an Example's lines without their common indentation
