@@ -298,8 +298,14 @@ func TestInstalledSystemdUnits(t *testing.T) {
 	if len(states) != 1 || states[0] != "gatehouse" {
 		t.Fatalf("StateDirectory=%q, want gatehouse (/var/lib/gatehouse)", states)
 	}
+	env := map[string]string{}
+	for _, e := range unitValues(t, service, "Environment") {
+		if k, v, ok := strings.Cut(e, "="); ok {
+			env[k] = v
+		}
+	}
 	for _, e := range unitValues(t, service, "ExecStart") {
-		f := strings.Fields(e)
+		f := strings.Fields(os.Expand(e, func(k string) string { return env[k] }))
 		if f[0] != bin {
 			t.Errorf("ExecStart runs %s, not the installed %s", f[0], bin)
 		}
