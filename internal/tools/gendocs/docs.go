@@ -22,8 +22,6 @@ func generateDocs(dir string) error {
 	s, _, _, _ := iostreams.Test()
 	root := cli.NewCmdRoot(&cli.Factory{IO: s, Now: time.Now})
 	root.DisableAutoGenTag = true
-	// cobra adds the completion command at Execute; add it now so it is documented.
-	root.InitDefaultCompletionCmd()
 	for _, sub := range []string{"reference", "man"} {
 		p := filepath.Join(dir, sub)
 		if err := os.RemoveAll(p); err != nil {
