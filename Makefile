@@ -15,8 +15,39 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/gatehouse
 
-install:
-	$(GO) install -trimpath ./cmd/gatehouse
+# Install the binary, man pages, shell completions, systemd units and the
+# cron example under PREFIX, staged under DESTDIR for a package:
+#   make install PREFIX=/usr/local DESTDIR=/tmp/stage
+# Units go to PREFIX/lib/systemd/system (/usr/local/lib/systemd/system is on
+# systemd's search path; a package sets PREFIX=/usr), with ExecStart set to
+# BINDIR. Nothing is enabled or started. See docs/operations.md.
+PREFIX         ?= /usr/local
+DESTDIR        ?=
+BINDIR         ?= $(PREFIX)/bin
+DATADIR        ?= $(PREFIX)/share
+MANDIR         ?= $(DATADIR)/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR         ?= $(DATADIR)/doc/gatehouse
+INSTALL        ?= install
+
+install: build
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions \
+	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/gatehouse
+	$(INSTALL) -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(BIN) completion bash > $(DESTDIR)$(DATADIR)/bash-completion/completions/gatehouse
+	$(BIN) completion zsh > $(DESTDIR)$(DATADIR)/zsh/site-functions/_gatehouse
+	$(BIN) completion fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/gatehouse.fish
+	chmod 0644 $(DESTDIR)$(DATADIR)/bash-completion/completions/gatehouse \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_gatehouse $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/gatehouse.fish
+	for u in gatehouse-rotate.service gatehouse-rotate.timer; do \
+	  sed 's|/usr/local/bin/gatehouse|$(BINDIR)/gatehouse|g' docs/examples/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
+	sed 's|/usr/local/bin|$(BINDIR)|g' docs/examples/crontab > $(DESTDIR)$(DOCDIR)/examples/crontab
+	$(INSTALL) -m 0644 docs/examples/ci-check.sh $(DESTDIR)$(DOCDIR)/examples/
+	chmod 0644 $(DESTDIR)$(DOCDIR)/examples/crontab
 
 $(STATICCHECK):
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -76,7 +76,34 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 	root.SetHelpCommand(newCmdHelp(root))
 	root.CompletionOptions.HiddenDefaultCmd = false
 	addCompletions(f, root)
+	documentCompletionCmd(root)
 	return root
+}
+
+// completionExamples install each shell's script where the shell finds it
+// for one user; 'make install' puts them in the system-wide places.
+var completionExamples = map[string]string{
+	"bash":       `  gatehouse completion bash > ~/.local/share/bash-completion/completions/gatehouse`,
+	"zsh":        `  gatehouse completion zsh > "${fpath[1]}/_gatehouse"`,
+	"fish":       `  gatehouse completion fish > ~/.config/fish/completions/gatehouse.fish`,
+	"powershell": `  gatehouse completion powershell | Out-String | Invoke-Expression`,
+}
+
+// documentCompletionCmd adds cobra's completion command now rather than at
+// Execute, so that it is documented like every other command: an example
+// and the exit status in its help and man page.
+func documentCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Long = withExitStatus(c.Long)
+		for _, sh := range c.Commands() {
+			sh.Long = withExitStatus(sh.Long)
+			sh.Example = completionExamples[sh.Name()]
+		}
+	}
 }
 
 // flagError turns pflag's parse errors into messages that name the flag

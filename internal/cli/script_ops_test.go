@@ -16,7 +16,8 @@ var cronEnv = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 
 // documentedJobs extracts the commands of a crontab (cron.d format) or the
 // ExecStart lines of a systemd unit, exactly as written, with the one change
-// cron itself makes: "\%" becomes "%".
+// cron itself makes: "\%" becomes "%", and the unit's /usr/local/bin/
+// dropped from the binary's path.
 func documentedJobs(ts *testscript.TestScript, file string) []string {
 	var jobs []string
 	for _, line := range strings.Split(ts.ReadFile(file), "\n") {
@@ -24,7 +25,9 @@ func documentedJobs(ts *testscript.TestScript, file string) []string {
 		switch {
 		case line == "" || strings.HasPrefix(line, "#"):
 		case strings.HasPrefix(line, "ExecStart="):
-			jobs = append(jobs, strings.TrimPrefix(line, "ExecStart="))
+			// The unit names the installed binary ('make install' sets its
+			// directory); the script runs the one under test.
+			jobs = append(jobs, strings.TrimPrefix(strings.TrimPrefix(line, "ExecStart="), "/usr/local/bin/"))
 		case strings.HasSuffix(file, ".service") || strings.HasSuffix(file, ".timer") || strings.HasPrefix(line, "["):
 		case cronEnv.MatchString(line):
 		default:

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
@@ -27,9 +28,12 @@ func newCmdRecipientsAdd(f *Factory) *cobra.Command {
 		Short: "Add recipients: age1… keys, ssh-ed25519/ssh-rsa public keys, or a recipients file",
 		Long: withExitStatus(`Add the vendor's recipients. Each RECIPIENT is an age X25519 recipient
 (age1…) or an OpenSSH ssh-ed25519 or ssh-rsa public key line (quote it).
--R reads a recipients file in age's format: one per line, # comments; - reads
-stdin. All are checked before any is added; one bad key adds none. Keys
-already present are left as they are.`),
+-R reads a recipients file and decides each line as 'age -R' does: blank
+lines and lines starting with # are ignored; a well-formed SSH key of a type
+age cannot encrypt to (ecdsa, sk-ssh-ed25519, a GitHub .keys list may hold
+them) is skipped with a warning naming its line; any line age refuses is
+refused, naming its line. - reads stdin. All are checked before any is
+added; one bad key adds none. Keys already present are left as they are.`),
 		Example: `  gatehouse support recipients add age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
   gatehouse support recipients add "$(cat vendor_ed25519.pub)"
   gatehouse support recipients add -R vendor-recipients.txt`,
@@ -53,10 +57,15 @@ already present are left as they are.`),
 				if err != nil {
 					return err
 				}
-				more, err := support.ParseRecipientsFile(in, name)
+				more, skipped, err := support.ParseRecipientsFile(in, name)
 				closeFn()
 				if err != nil {
 					return err
+				}
+				for _, sk := range skipped {
+					// The type comes from the file: quoted and clipped, and
+					// Message escapes what must not reach a terminal.
+					f.IO.Message("warning: recipients file %s line %d: skipped an SSH key of type %s, which age cannot encrypt to", name, sk.Line, quoteKeyType(sk.KeyType))
 				}
 				rs = append(rs, more...)
 			}
@@ -154,4 +163,13 @@ func newCmdRecipientsRemove(f *Factory) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// quoteKeyType quotes an SSH key type read from a file for a message, and
+// cuts one longer than any real type (they are under 40 bytes).
+func quoteKeyType(t string) string {
+	if r := []rune(t); len(r) > 48 {
+		t = string(r[:48]) + "…"
+	}
+	return strconv.Quote(t)
 }

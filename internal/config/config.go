@@ -280,3 +280,14 @@ func isURL(s string) bool {
 	}
 	return false
 }
+
+// EnvVars are the environment variables Load reads, sorted: GATEHOUSE_
+// followed by each setting's key in upper case, and GATEHOUSE_CONFIG.
+func EnvVars() []string {
+	vars := []string{"GATEHOUSE_CONFIG"}
+	for _, k := range knownKeys() {
+		vars = append(vars, "GATEHOUSE_"+strings.ToUpper(k))
+	}
+	sort.Strings(vars)
+	return vars
+}

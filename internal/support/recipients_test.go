@@ -39,7 +39,7 @@ func TestParseRecipientPQPrefix(t *testing.T) {
 		if r.Kind != "x25519" || r.Recipient != pub {
 			t.Fatalf("got %+v", r)
 		}
-		rs, err := support.ParseRecipientsFile(strings.NewReader("# vendor\n"+pub+"\n"), "vendor.txt")
+		rs, _, err := support.ParseRecipientsFile(strings.NewReader("# vendor\n"+pub+"\n"), "vendor.txt")
 		if err != nil || len(rs) != 1 {
 			t.Fatalf("recipients file: %v", err)
 		}

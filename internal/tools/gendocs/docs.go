@@ -22,8 +22,6 @@ func generateDocs(dir string) error {
 	s, _, _, _ := iostreams.Test()
 	root := cli.NewCmdRoot(&cli.Factory{IO: s, Now: time.Now})
 	root.DisableAutoGenTag = true
-	// cobra adds the completion command at Execute; add it now so it is documented.
-	root.InitDefaultCompletionCmd()
 	for _, sub := range []string{"reference", "man"} {
 		p := filepath.Join(dir, sub)
 		if err := os.RemoveAll(p); err != nil {
@@ -36,8 +34,7 @@ func generateDocs(dir string) error {
 	if err := doc.GenMarkdownTree(root, filepath.Join(dir, "reference")); err != nil {
 		return fmt.Errorf("markdown reference: %w", err)
 	}
-	header := &doc.GenManHeader{Title: "GATEHOUSE", Section: "1", Source: "gatehouse", Manual: "gatehouse manual", Date: &docsDate}
-	if err := doc.GenManTree(root, header, filepath.Join(dir, "man")); err != nil {
+	if err := genManTree(root, filepath.Join(dir, "man")); err != nil {
 		return fmt.Errorf("man pages: %w", err)
 	}
 	return nil
