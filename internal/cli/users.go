@@ -261,11 +261,15 @@ least 12 characters); only an argon2id hash is kept.`),
 			if err != nil {
 				return err
 			}
-			u, err := db.AddUser(cmd.Context(), f.Actor(), nu)
+			u, changed, err := db.AddUser(cmd.Context(), f.Actor(), nu)
 			if err != nil {
 				return err
 			}
-			f.IO.Info("added user %s (id %d)", u.Name, u.ID)
+			if changed {
+				f.IO.Info("added user %s (id %d)", u.Name, u.ID)
+			} else {
+				f.IO.Info("nothing changed: user %s (id %d) already exists", u.Name, u.ID)
+			}
 			return f.Report(p, u)
 		},
 	}
@@ -411,10 +415,15 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := db.AddRecord(cmd.Context(), f.Actor(), kind, args[0]); err != nil {
+			existing, changed, err := db.AddRecord(cmd.Context(), f.Actor(), kind, args[0])
+			if err != nil {
 				return err
 			}
-			f.IO.Info("added %s %s", kind, args[0])
+			if changed {
+				f.IO.Info("added %s %s", kind, args[0])
+			} else {
+				f.IO.Info("nothing changed: %s %s already exists", kind, existing)
+			}
 			return nil
 		},
 	}

@@ -102,9 +102,33 @@ func insertUser(t *change, nu NewUser, actor string) (int64, error) {
 }
 
 // AddUser adds a local account (an MSP admin if nu.Admin).
-func (c *Core) AddUser(ctx context.Context, actor string, nu NewUser) (gatehouse.User, error) {
-	var u gatehouse.User
-	_, err := c.asAdmin(ctx, actor, "user.add", nu.Name, func(t *change) (*gatehouse.NewEvent, error) {
+//
+// Adding an account that already exists under that name (in any case)
+// changes nothing and is no error (changed is false, u the account) when
+// it is what was asked for: a local account with that email, if one is
+// given, and that admin flag. One that differs, or a password given for
+// it, is ECONFLICT: the password or settings would otherwise be dropped
+// without a word.
+func (c *Core) AddUser(ctx context.Context, actor string, nu NewUser) (u gatehouse.User, changed bool, err error) {
+	ev, err := c.asAdmin(ctx, actor, "user.add", nu.Name, func(t *change) (*gatehouse.NewEvent, error) {
+		ex, found, err := t.UserByName(nu.Name)
+		if err != nil {
+			return nil, err
+		}
+		if found && strings.EqualFold(ex.Name, nu.Name) {
+			email := nu.Email
+			if email != "" {
+				email, _ = gatehouse.NormaliseEmail(email)
+			}
+			switch {
+			case nu.PasswordHash != "":
+				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists; nothing changed (set its password with 'gatehouse users passwd %s')", ex.Name, ex.Name)
+			case ex.Kind != "local" || (email != "" && email != ex.Email) || nu.Admin != ex.MSPAdmin:
+				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists with other settings; nothing changed (see 'gatehouse users show %s')", ex.Name, ex.Name)
+			}
+			u = ex
+			return nil, nil
+		}
 		id, err := insertUser(t, nu, actor)
 		if err != nil {
 			return nil, err
@@ -115,7 +139,7 @@ func (c *Core) AddUser(ctx context.Context, actor string, nu NewUser) (gatehouse
 		return &gatehouse.NewEvent{Actor: actor, Action: "user.add", Target: u.Name, Outcome: gatehouse.OutcomeSuccess,
 			Details: map[string]any{"id": id, "email": u.Email, "msp_admin": nu.Admin, "password_set": nu.PasswordHash != ""}}, nil
 	})
-	return u, err
+	return u, ev != nil, err
 }
 
 // SetPassword sets a local user's password hash.
@@ -271,12 +295,23 @@ func (c *Core) Records(ctx context.Context, kind string) (rs []gatehouse.Record,
 	return rs, err
 }
 
-// AddRecord adds a named record of a kind.
-func (c *Core) AddRecord(ctx context.Context, actor, kind, name string) error {
+// AddRecord adds a named record of a kind. A record of that name in any
+// case changes nothing and is no error: existing names it (changed false).
+func (c *Core) AddRecord(ctx context.Context, actor, kind, name string) (existing string, changed bool, err error) {
 	if err := gatehouse.ValidateRecordName(kind, name); err != nil {
-		return err
+		return "", false, err
 	}
-	_, err := c.asAdmin(ctx, actor, kind+".add", name, func(t *change) (*gatehouse.NewEvent, error) {
+	ev, err := c.asAdmin(ctx, actor, kind+".add", name, func(t *change) (*gatehouse.NewEvent, error) {
+		rs, err := t.Records(kind)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			if strings.EqualFold(r.Name, name) {
+				existing = r.Name
+				return nil, nil
+			}
+		}
 		if err := t.AddRecord(kind, name); err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a %s named %q already exists", kind, name)
@@ -285,7 +320,7 @@ func (c *Core) AddRecord(ctx context.Context, actor, kind, name string) error {
 		}
 		return &gatehouse.NewEvent{Actor: actor, Action: kind + ".add", Target: name, Outcome: gatehouse.OutcomeSuccess}, nil
 	})
-	return err
+	return existing, ev != nil, err
 }
 
 // Unlock ends a user's lock and clears its failed-logon count, as one

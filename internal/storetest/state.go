@@ -42,11 +42,11 @@ func testStateMatchesEvents(t *testing.T, h Harness) {
 	loc := h.Location(t)
 	c := create(t, loc, "")
 	for _, kind := range []string{"role", "group", "org"} {
-		if err := c.AddRecord(ctx, "alice", kind, "Ops"); err != nil {
+		if _, _, err := c.AddRecord(ctx, "alice", kind, "Ops"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "bob", Email: "bob@example.com", Via: "manual", PasswordHash: "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA"}); err != nil {
+	if _, _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "bob", Email: "bob@example.com", Via: "manual", PasswordHash: "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA"}); err != nil {
 		t.Fatal(err)
 	}
 	g := gatehouse.Grants{Roles: []string{"Ops", "Master"}, Groups: []string{"Ops"}, Orgs: []string{"Ops"}, Scopes: []string{"Master"}}

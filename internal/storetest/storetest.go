@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,25 +181,28 @@ func testChangeAtomic(t *testing.T, h Harness) {
 	}
 }
 
-// testConflict: a name taken in another case, and a record name taken,
-// are ECONFLICT; the user-facing message names what is taken.
+// testConflict: adding a name that exists (in any case) as asked changes
+// nothing; asked with other settings it is ECONFLICT naming what is taken.
 func testConflict(t *testing.T, h Harness) {
 	c := create(t, h.Location(t), "")
-	if _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "bob", Via: "manual"}); err != nil {
+	if _, _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "bob", Via: "manual"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.AddUser(ctx, "alice", core.NewUser{Name: "BOB", Via: "manual"})
-	if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT || gatehouse.ErrorMessage(err) != "a user named BOB already exists" {
-		t.Errorf("second bob: %v (%s), want conflict", err, gatehouse.ErrorCode(err))
+	if u, changed, err := c.AddUser(ctx, "alice", core.NewUser{Name: "BOB", Via: "manual"}); err != nil || changed || u.Name != "bob" {
+		t.Errorf("second bob: %+v, changed %v, %v; want bob unchanged", u, changed, err)
 	}
-	if err := c.AddRecord(ctx, "alice", "group", "Ops"); err != nil {
+	_, _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "Bob", Admin: true, Via: "manual"})
+	if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT || !strings.HasPrefix(gatehouse.ErrorMessage(err), "a user named bob already exists with other settings") {
+		t.Errorf("bob as an admin: %v (%s), want conflict", err, gatehouse.ErrorCode(err))
+	}
+	if _, _, err := c.AddRecord(ctx, "alice", "group", "Ops"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddRecord(ctx, "alice", "group", "ops"); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
-		t.Errorf("second ops group: %v, want conflict", err)
+	if name, changed, err := c.AddRecord(ctx, "alice", "group", "ops"); err != nil || changed || name != "Ops" {
+		t.Errorf("second ops group: %q, changed %v, %v; want Ops unchanged", name, changed, err)
 	}
 	// The store went on working after the refused statements.
-	if _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "carol", Via: "manual"}); err != nil {
+	if _, _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "carol", Via: "manual"}); err != nil {
 		t.Fatal(err)
 	}
 	verify(t, c)
@@ -291,7 +295,7 @@ func testPendingQueue(t *testing.T, h Harness) {
 	if got := fmt.Sprint(pending()); got != "[a@example.com b@example.com c@example.com]" {
 		t.Fatalf("pending = %s", got)
 	}
-	if err := c.AddRecord(ctx, "alice", "role", "Viewer"); err != nil {
+	if _, _, err := c.AddRecord(ctx, "alice", "role", "Viewer"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := c.Assign(ctx, "alice", "b@example.com", gatehouse.Grants{Roles: []string{"viewer"}}); err != nil {
@@ -312,11 +316,11 @@ func testPendingQueue(t *testing.T, h Harness) {
 func testSeats(t *testing.T, h Harness) {
 	c := create(t, h.Location(t), "")
 	for _, n := range []string{"bob", "carol"} {
-		if _, err := c.AddUser(ctx, "alice", core.NewUser{Name: n, Via: "manual"}); err != nil {
+		if _, _, err := c.AddUser(ctx, "alice", core.NewUser{Name: n, Via: "manual"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := c.AddRecord(ctx, "alice", "role", "Operator"); err != nil {
+	if _, _, err := c.AddRecord(ctx, "alice", "role", "Operator"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := c.SetAdminSeats(ctx, "alice", 1); err != nil {
@@ -379,7 +383,7 @@ func testConcurrentAppends(t *testing.T, h Harness) {
 func testTamper(t *testing.T, h Harness) {
 	loc := h.Location(t)
 	c := create(t, loc, "")
-	if _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "bob", Via: "manual"}); err != nil {
+	if _, _, err := c.AddUser(ctx, "alice", core.NewUser{Name: "bob", Via: "manual"}); err != nil {
 		t.Fatal(err)
 	}
 	verify(t, c)
@@ -422,10 +426,10 @@ func testTenantIsolation(t *testing.T, h Harness) {
 		return
 	}
 	a, b := create(t, loc, "acme"), create(t, loc, "beta")
-	if _, err := a.AddUser(ctx, "alice", core.NewUser{Name: "bob", Email: "bob@acme.example", Via: "manual"}); err != nil {
+	if _, _, err := a.AddUser(ctx, "alice", core.NewUser{Name: "bob", Email: "bob@acme.example", Via: "manual"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.AddRecord(ctx, "alice", "group", "Ops"); err != nil {
+	if _, _, err := a.AddRecord(ctx, "alice", "group", "Ops"); err != nil {
 		t.Fatal(err)
 	}
 	ssoOn(t, a)
@@ -447,7 +451,7 @@ func testTenantIsolation(t *testing.T, h Harness) {
 	if _, err := b.SetEnabled(ctx, "alice", "bob", false); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		t.Errorf("beta disabled acme's bob: %v", err)
 	}
-	if _, err := b.AddUser(ctx, "alice", core.NewUser{Name: "bob", Email: "bob@acme.example", Via: "manual"}); err != nil {
+	if _, _, err := b.AddUser(ctx, "alice", core.NewUser{Name: "bob", Email: "bob@acme.example", Via: "manual"}); err != nil {
 		t.Errorf("beta cannot have its own bob: %v", err)
 	}
 	if u, _ := a.User(ctx, "bob"); !u.Enabled {

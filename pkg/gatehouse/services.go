@@ -37,7 +37,7 @@ type Users interface {
 	Unassign(ctx context.Context, actor, ref string, g Grants) (User, bool, error)
 	Unlock(ctx context.Context, actor, ref string) (bool, error)
 	Records(ctx context.Context, kind string) ([]Record, error)
-	AddRecord(ctx context.Context, actor, kind, name string) error
+	AddRecord(ctx context.Context, actor, kind, name string) (existing string, changed bool, err error)
 	License(ctx context.Context) (License, error)
 	SetAdminSeats(ctx context.Context, actor string, seats int) (License, bool, error)
 }

@@ -134,7 +134,7 @@ func create(t *testing.T, location, tenant string, clock *testClock, vendor *age
 	}
 	must("admin password", c.SetPassword(ctx, admin, admin, hash(t, admin)))
 	for _, name := range []string{"ann", "carol", "dave", "erik"} {
-		_, err := c.AddUser(ctx, admin, core.NewUser{Name: name, Email: name + "@example.com", PasswordHash: hash(t, name), Via: "manual"})
+		_, _, err := c.AddUser(ctx, admin, core.NewUser{Name: name, Email: name + "@example.com", PasswordHash: hash(t, name), Via: "manual"})
 		must("add "+name, err)
 	}
 	for _, name := range []string{admin, "carol", "erik"} {
