@@ -288,6 +288,10 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 		if err := p.Object(res); err != nil {
 			return err
 		}
+	case !res.ChainResult.OK() && res.Fault.First > 0:
+		// Which event of the range changed is not known: none is counted
+		// as valid.
+		fmt.Fprintf(f.IO.Out, "%s %s: %s\n", f.IO.Color("31", "broken"), res.Fault.Where(), res.Fault.Problem)
 	case !res.ChainResult.OK():
 		fmt.Fprintf(f.IO.Out, "%s at event %d: %s\n%d/%d events valid before it\n",
 			f.IO.Color("31", "broken"), res.Fault.Seq, res.Fault.Problem, res.Valid, res.Total)
@@ -319,7 +323,7 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 	}
 	switch {
 	case !res.ChainResult.OK():
-		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "audit trail verification failed at event %d", res.Fault.Seq)
+		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "audit trail verification failed %s", res.Fault.Where())
 	case differ:
 		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "%d rows of the store differ from what the audit trail records", len(res.State.Differences))
 	case res.StateNotChecked != "":

@@ -9,11 +9,13 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/internal/witness"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -150,7 +152,7 @@ func readWitnessKey(f *Factory, flag, s string) (note.Verifier, error) {
 }
 
 func newCmdAuditCheckpoint(f *Factory) *cobra.Command {
-	var keyFile, witnessURL, witnessKey, out string
+	var keyFile, witnessURL, witnessKey, out, stateFile string
 	cmd := &cobra.Command{
 		Use:   "checkpoint --key FILE",
 		Short: "Sign the audit log's current tree head (for cron)",
@@ -201,11 +203,20 @@ sends it again.`),
 				}
 				witnesses = append(witnesses, w)
 			}
+			if stateFile == "" {
+				stateFile = keyFile + ".last"
+			}
+			last, err := readSignerState(f, stateFile, key)
+			if err != nil {
+				return err
+			}
 			p, c, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
-			res, err := c.Checkpoint(cmd.Context(), key, witnesses...)
+			opts := core.CheckpointOptions{Last: last, LastFrom: "recorded in " + gatehouse.EscapeUnsafe(stateFile), Witnesses: witnesses,
+				Remember: func(note string) error { return writeSignerState(stateFile, key, note) }}
+			res, err := c.Checkpoint(cmd.Context(), key, opts)
 			if res.Note != "" && out != "" {
 				// The signed note, even when a witness then failed: it is
 				// stored, and a copy elsewhere is what it is for.
@@ -237,6 +248,7 @@ sends it again.`),
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the log's private key `FILE` (from 'audit keygen')")
 	cmd.Flags().StringVar(&out, "out", "", "also write the signed checkpoint to `FILE`, to keep it elsewhere")
+	cmd.Flags().StringVar(&stateFile, "state", "", "the signer's record of the checkpoint it signed last (default: the key `FILE` with .last added)")
 	cmd.Flags().StringVar(&witnessURL, "witness", "", "send the checkpoint to the C2SP tlog-witness at `URL`")
 	cmd.Flags().StringVar(&witnessKey, "witness-key", "", "the witness's public `KEY` (or a file holding it)")
 	return cmd
@@ -266,7 +278,12 @@ and --witness checks cosignatures. -o json includes each signed note.`),
 			if p.Format() == render.JSON || p.Format() == render.YAML {
 				return p.Object(cps)
 			}
-			list := p.List([]string{"SIZE", "SIGNED", "ROOT", "SIGNERS"})
+			// CSV headers are the JSON field names.
+			columns := []string{"SIZE", "TIME", "ROOT", "SIGNERS"}
+			if p.Format() == render.CSV {
+				columns = []string{"size", "time", "root", "signers"}
+			}
+			list := p.List(columns)
 			for i := range cps {
 				cp := &cps[i]
 				if err := list.Add(cp, strconv.FormatInt(cp.Size, 10), cp.Time, cp.Root, strings.Join(cp.Signers, " ")); err != nil {
@@ -317,12 +334,53 @@ The latest checkpoint must cover SEQ: run 'audit checkpoint' first.`),
 	return cmd
 }
 
+// readSignerState reads the checkpoint the key signed last, as
+// writeSignerState recorded it; nil when there is no record yet (the first
+// use of the key, or of this record).
+func readSignerState(f *Factory, path string, key *audit.LogKey) (*audit.Checkpoint, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	b, err := readInput(f, "--state", path, 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	cp, _, err := audit.OpenCheckpoint(b, key.Verifier)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "--state %s: not a checkpoint signed with this key (%v): give the record this key's runs write", gatehouse.EscapeUnsafe(path), err)
+	}
+	return &cp, nil
+}
+
+// writeSignerState records note, a checkpoint signed with key, as the one
+// the key signed last: replacing the file whole (mode 0600), unless it
+// already records a larger one (a run that signed later won a race).
+func writeSignerState(path string, key *audit.LogKey, note string) error {
+	cp, _, err := audit.OpenCheckpoint([]byte(note), key.Verifier)
+	if err != nil {
+		return gatehouse.Errorf(gatehouse.EINTERNAL, "the checkpoint to record is not signed with this key: %v", err)
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		if prev, _, err := audit.OpenCheckpoint(b, key.Verifier); err == nil && prev.Size >= cp.Size {
+			return nil
+		}
+	}
+	if err := writeReplacingMode(path, []byte(note), 0o600); err != nil {
+		return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the checkpoint of %d events is signed and stored, but cannot be recorded in --state: %v", cp.Size, err)
+	}
+	return nil
+}
+
 // writeReplacing writes a file that is not secret, replacing it whole
 // (a temporary file renamed over it).
-func writeReplacing(path string, b []byte) error {
+func writeReplacing(path string, b []byte) error { return writeReplacingMode(path, b, 0o644) }
+
+// writeReplacingMode writes a file, replacing it whole: a temporary file
+// of that mode, synced, renamed over it.
+func writeReplacingMode(path string, b []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
 	os.Remove(tmp)
-	if err := writeNew(tmp, b, 0o644); err != nil {
+	if err := writeNew(tmp, b, mode); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -415,7 +473,7 @@ No store is opened. A proof that does not hold is exit 1, naming why.`),
 			}
 			_, err = fmt.Fprintf(f.IO.Out, "%s: event %d is in the log %s of %d events (root %s)\n  %s  %s %s %s by %s  %s\n",
 				f.IO.Color("32", "ok"), ev.Seq, gatehouse.EscapeUnsafe(cp.Origin), cp.Size, res.Root,
-				audit.FormatTime(ev.Time), gatehouse.EscapeUnsafe(ev.Action), gatehouse.EscapeUnsafe(ev.Target),
+				ev.Time.UTC().Format(time.RFC3339), gatehouse.EscapeUnsafe(ev.Action), gatehouse.EscapeUnsafe(ev.Target),
 				gatehouse.EscapeUnsafe(string(ev.Outcome)), gatehouse.EscapeUnsafe(ev.Actor), gatehouse.EscapeUnsafe(string(ev.Details)))
 			return err
 		},
