@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -400,19 +402,30 @@ type ProofResult struct {
 	// Signers are the verified signatures' names: the log's, and those of
 	// the witnesses whose keys were given.
 	Signers []string `json:"signers"`
+	// Witnesses are the cosignatures --witness-key required, with the time
+	// each witness put in it.
+	Witnesses []core.WitnessCheck `json:"witnesses,omitempty"`
 }
 
 func newCmdAuditVerifyProof(f *Factory) *cobra.Command {
 	var keyFile, eventFile string
+	var witnessKeys []string
 	cmd := &cobra.Command{
-		Use:   "verify-proof --key PUBFILE FILE [--event EVENT.json]",
+		Use:   "verify-proof --key PUBFILE FILE [--event EVENT.json] [--witness-key KEY]...",
 		Short: "Check an inclusion proof offline, without the store",
 		Long: withExitStatus(`Check a proof written by 'audit prove': that its checkpoint is signed by the
 log's key (PUBFILE, from 'audit keygen'), and that the event it carries is in
 the log that checkpoint describes. Prints the event.
 
 With --event, also check that EVENT.json — one event as 'audit list -o json'
-or -o jsonl prints it — is the event the proof is for.
+or -o jsonl prints it — is the event the proof is for: the same fields, and
+the same details up to white space and string escapes (a key given twice is
+refused).
+
+With --witness-key KEY (repeatable), also require the proof's checkpoint to
+carry a valid cosignature by each of those witnesses: a checkpoint that a
+witness on another host cosigned is one the log showed to the world, not a
+split view signed for this proof alone.
 
 No store is opened. A proof that does not hold is exit 1, naming why.`),
 		Example: `  gatehouse audit verify-proof --key gatehouse-log.key.pub event-4211.tlog-proof
@@ -429,6 +442,14 @@ No store is opened. A proof that does not hold is exit 1, naming why.`),
 			b, err := readInput(f, "the proof file", args[0], audit.MaxProofSize)
 			if err != nil {
 				return err
+			}
+			var wkeys []note.Verifier
+			for _, s := range witnessKeys {
+				k, err := readWitnessKey(f, "--witness-key", s)
+				if err != nil {
+					return err
+				}
+				wkeys = append(wkeys, k)
 			}
 			var want *gatehouse.Event
 			if eventFile != "" {
@@ -451,16 +472,24 @@ No store is opened. A proof that does not hold is exit 1, naming why.`),
 			if err != nil || ev.Seq != proof.Index+1 {
 				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the proof's event is not event %d of a gatehouse audit trail", proof.Index+1)
 			}
-			cp, n, err := proof.Verify(key.Verifier, proof.Extra)
+			cp, n, err := proof.Verify(key.Verifier, proof.Extra, wkeys...)
 			if err != nil {
 				return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the proof does not hold: %v", err)
+			}
+			var cosigned []core.WitnessCheck
+			for _, k := range wkeys {
+				t, err := witness.VerifyCosignature(proof.Checkpoint, k)
+				if err != nil {
+					return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the proof's checkpoint is not cosigned by witness %s", gatehouse.EscapeUnsafe(k.Name()))
+				}
+				cosigned = append(cosigned, core.WitnessCheck{Name: k.Name(), Size: cp.Size, Time: t.UTC().Format(time.RFC3339)})
 			}
 			if want != nil {
 				if field := sameEvent(want, ev); field != "" {
 					return gatehouse.Errorf(gatehouse.ECHECKFAILED, "%s is not the event the proof is for: its %s differs", gatehouse.EscapeUnsafe(eventFile), field)
 				}
 			}
-			res := ProofResult{Valid: true, Origin: cp.Origin, Size: cp.Size, Event: ev}
+			res := ProofResult{Valid: true, Origin: cp.Origin, Size: cp.Size, Event: ev, Witnesses: cosigned}
 			res.Root = audit.RootText(cp)
 			for _, s := range n.Sigs {
 				res.Signers = append(res.Signers, s.Name)
@@ -475,11 +504,17 @@ No store is opened. A proof that does not hold is exit 1, naming why.`),
 				f.IO.Color("32", "ok"), ev.Seq, gatehouse.EscapeUnsafe(cp.Origin), cp.Size, res.Root,
 				ev.Time.UTC().Format(time.RFC3339), gatehouse.EscapeUnsafe(ev.Action), gatehouse.EscapeUnsafe(ev.Target),
 				gatehouse.EscapeUnsafe(string(ev.Outcome)), gatehouse.EscapeUnsafe(ev.Actor), gatehouse.EscapeUnsafe(string(ev.Details)))
+			for _, w := range cosigned {
+				if err == nil {
+					_, err = fmt.Fprintf(f.IO.Out, "cosigned by witness %s at %s\n", gatehouse.EscapeUnsafe(w.Name), w.Time)
+				}
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the log's public key `PUBFILE` (from 'audit keygen')")
 	cmd.Flags().StringVar(&eventFile, "event", "", "also check that `EVENT.json` is the proven event")
+	cmd.Flags().StringArrayVar(&witnessKeys, "witness-key", nil, "require a cosignature by the witness with this public `KEY` (or file); repeatable")
 	return cmd
 }
 
@@ -489,6 +524,11 @@ func readEventFile(f *Factory, path string) (*gatehouse.Event, error) {
 	b, err := readInput(f, "--event", path, 1<<20)
 	if err != nil {
 		return nil, err
+	}
+	// Duplicate keys would let the file say one thing to a reader and
+	// another to the decoder (the last one wins).
+	if _, err := jsonTokens(b); err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "--event: %v", err)
 	}
 	var ev gatehouse.Event
 	if err := json.Unmarshal(b, &ev); err != nil {
@@ -502,8 +542,9 @@ func readEventFile(f *Factory, path string) (*gatehouse.Event, error) {
 }
 
 // sameEvent names the first field in which a differs from b, "" when they
-// are the same event. Details are compared as JSON values: a renderer may
-// escape characters that the stored text holds raw.
+// are the same event. Details are compared as JSON text up to white space
+// and string escapes, which a renderer may add: the same tokens in the
+// same order, numbers as written, no key twice.
 func sameEvent(a, b *gatehouse.Event) string {
 	switch {
 	case a.Seq != b.Seq:
@@ -525,9 +566,70 @@ func sameEvent(a, b *gatehouse.Event) string {
 	case a.Hash != b.Hash:
 		return "hash"
 	}
-	var da, db any
-	if json.Unmarshal(a.Details, &da) != nil || json.Unmarshal(b.Details, &db) != nil || !reflect.DeepEqual(da, db) {
+	ta, erra := jsonTokens(a.Details)
+	tb, errb := jsonTokens(b.Details)
+	if erra != nil || errb != nil || !slices.Equal(ta, tb) {
 		return "details"
 	}
 	return ""
 }
+
+// jsonTokens is one JSON value as its tokens, in order: delimiters,
+// object keys and strings decoded, numbers as written. An object that
+// holds a key twice is an error.
+func jsonTokens(b []byte) ([]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type frame struct {
+		keys    map[string]bool // nil in an array
+		wantKey bool
+	}
+	var stack []*frame
+	var out []any
+	for {
+		t, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, errors.New("not JSON")
+		}
+		switch t {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].keys != nil {
+				stack[len(stack)-1].wantKey = true // the object or array was a value
+			}
+		default:
+			if len(stack) == 0 || stack[len(stack)-1].keys == nil {
+				break
+			}
+			top := stack[len(stack)-1]
+			if !top.wantKey {
+				top.wantKey = true // a scalar value
+				break
+			}
+			k, _ := t.(string)
+			if top.keys[k] {
+				return nil, fmt.Errorf("the key %q appears twice in one object", gatehouse.Clip(k, 40))
+			}
+			top.keys[k], top.wantKey = true, false
+		}
+		// json.Number is a string type: keep numbers apart from strings.
+		if n, ok := t.(json.Number); ok {
+			t = jsonNumber(n)
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("not JSON")
+	}
+	return out, nil
+}
+
+// jsonNumber is a number token as written, told apart from a string.
+type jsonNumber string

@@ -122,7 +122,8 @@ func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (strin
 
 // WitnessCheck is what 'audit verify --witness' found.
 type WitnessCheck struct {
-	Witness string `json:"witness"`
+	// Name is the witness's name: its key's.
+	Name string `json:"name"`
 	Size    int64  `json:"size"`
 	// Time is the time the witness put in its cosignature.
 	Time string `json:"time"`
@@ -132,7 +133,7 @@ type WitnessCheck struct {
 // cosignature by witness key k: that a witness on another host saw the log
 // at that size. ECHECKFAILED when it does not.
 func (c *Core) CheckWitness(ctx context.Context, k note.Verifier) (WitnessCheck, error) {
-	out := WitnessCheck{Witness: k.Name()}
+	out := WitnessCheck{Name: k.Name()}
 	var latest *gatehouse.CheckpointRow
 	err := c.read(ctx, func(v gatehouse.View) (err error) {
 		latest, err = latestCheckpoint(v)
