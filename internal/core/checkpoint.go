@@ -124,7 +124,7 @@ func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (strin
 type WitnessCheck struct {
 	// Name is the witness's name: its key's.
 	Name string `json:"name"`
-	Size    int64  `json:"size"`
+	Size int64  `json:"size"`
 	// Time is the time the witness put in its cosignature.
 	Time string `json:"time"`
 }
