@@ -318,11 +318,14 @@ func (s *Store) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gat
 		}
 		ver := audit.Verifier{Head: head}
 		cols := eventColumns + ", tree"
+		if s.version > 0 && s.version < SchemaVersion() {
+			// A lowered version would switch checks off (the tree's, the
+			// state replay's): the trail records the versions the store
+			// really had.
+			ver.FileSchema = int64(s.version)
+		}
 		if s.version > 0 && s.version < treeSchema {
 			// A database read as it is, from before the tree: chains only.
-			// A lowered version would switch the tree checks off: the
-			// trail records the versions the store really had.
-			ver.FileSchema = int64(s.version)
 			ver.NoTree, cols = true, eventColumns+", NULL::bytea"
 		} else {
 			cps, err := v.Checkpoints()

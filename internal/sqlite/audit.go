@@ -312,11 +312,14 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 		}
 		v := audit.Verifier{Head: head}
 		cols := eventColumns + ", tree"
+		if db.version > 0 && db.version < int64(SchemaVersion()) {
+			// A lowered version would switch checks off (the tree's, the
+			// state replay's): the trail records the versions the store
+			// really had.
+			v.FileSchema = db.version
+		}
 		if db.version > 0 && db.version < treeSchema {
 			// A store read as it is, from before the tree: its chain only.
-			// A lowered version would switch the tree checks off: the
-			// trail records the versions the store really had.
-			v.FileSchema = db.version
 			v.NoTree, cols = true, eventColumns+", NULL"
 		} else {
 			cps, err := tx.Checkpoints()
