@@ -23,7 +23,17 @@ func NewCmdAudit(f *Factory) *cobra.Command {
 		Long: withExitStatus(`Every change and every sign-in appends one event to the audit trail, in the
 same transaction as the change. Each event's hash covers its content and the
 previous event's hash, so an edited, deleted, inserted or reordered event
-breaks the chain, and 'audit verify' names the first one that does.`),
+breaks the chain, and 'audit verify' names the first one that does.
+
+Each event also records the security state the change leaves; 'audit
+verify' replays it and reports any row of the store that is not what the
+events say.
+
+The events are the leaves of a Merkle tree (a transparency log). 'audit
+checkpoint' signs its head with the log's key ('audit keygen') and can have
+a witness on another host cosign it; 'audit checkpoints' lists the signed
+heads. 'audit prove' writes a proof that one event is in the log, which
+'audit verify-proof' checks offline with the public key alone.`),
 	})
 	cmd.AddCommand(newCmdAuditList(f, nil), newCmdAuditVerify(f, nil), newCmdAuditHead(f, nil),
 		newCmdAuditKeygen(f), newCmdAuditCheckpoint(f), newCmdAuditCheckpoints(f),

@@ -168,13 +168,29 @@ The log never signs a trail that does not verify, nor a tree inconsistent
 with a checkpoint it signed before: either is exit 1 and nothing is signed.
 When no event was added since the latest checkpoint, that one is printed and
 nothing is signed. A key other than the one that signed the latest
-checkpoint is refused (exit 2).
+checkpoint is refused (exit 2); a stored checkpoint that is malformed, or
+names this key but does not verify with it, was tampered with (exit 1).
 
-With --witness URL and --witness-key KEY, the checkpoint is then sent to a
-C2SP tlog-witness on another host (such as litewitness) with a consistency
-proof from the last checkpoint that witness cosigned, and the witness's
-cosignature is kept with it. A witness that refuses because the log no longer
-extends what it saw — the history was rewritten — is exit 1; a witness that
+The store is not the only memory of what the key signed: after each run the
+latest checkpoint is recorded beside the key, in FILE.last (mode 0600,
+replaced whole; --state names another file). The next run signs nothing
+(exit 1) unless the store still holds that checkpoint and its events still
+hash to its root, so a store rolled back, or rewritten with its checkpoints
+deleted, is refused rather than signed. Keep the record with the key and
+back it up with it. When there is no record yet (the first run, or a key
+that signed before records were kept), it is made from the store's latest
+checkpoint once the trail verifies. If you restore the store from a backup
+on purpose, move the record aside: the key then signs the restored log, and
+any witness still refuses it.
+
+With --witness URL and --witness-key KEY, the latest checkpoint is then sent
+to a C2SP tlog-witness on another host (such as litewitness) with a
+consistency proof from the last checkpoint that witness cosigned, and the
+witness's cosignature is kept with it. It is sent on every run, even when
+the witness cosigned it already, so that a witness that has cosigned more
+events than the store holds says so: the store was rolled back or
+truncated, exit 1. A witness that refuses because the log no longer extends
+what it saw — the history was rewritten — is exit 1 too; a witness that
 cannot be reached is exit 3, and the checkpoint stays signed: the next run
 sends it again.`),
 		Example: `  # hourly, from root's crontab
@@ -264,7 +280,8 @@ func newCmdAuditCheckpoints(f *Factory) *cobra.Command {
 events each covers, when it was signed, its root hash, and the names on its
 signatures (the log's, then any witnesses'). The names are listed, not
 checked: 'audit verify' checks every checkpoint's root against the events,
-and --witness checks cosignatures. -o json includes each signed note.`),
+and its --witness-key checks cosignatures. -o json includes each signed
+note.`),
 		Example: `  gatehouse audit checkpoints
   gatehouse audit checkpoints -o json | jq -r '.[-1].note' > latest.checkpoint`,
 		Args: noArgs,
@@ -309,7 +326,9 @@ with any witness cosignatures. The event itself travels in the proof's extra
 line. Anyone with the log's public key checks it with 'audit verify-proof',
 without the store.
 
-The latest checkpoint must cover SEQ: run 'audit checkpoint' first.`),
+The latest checkpoint must cover SEQ: run 'audit checkpoint' first. A stored
+checkpoint that is not in the form gatehouse keeps was tampered with: exit 1,
+and nothing is written.`),
 		Example: `  gatehouse audit prove 4211 --out event-4211.tlog-proof`,
 		Args:    exactArgs(1, "SEQ"),
 		RunE: func(cmd *cobra.Command, args []string) error {
