@@ -311,3 +311,70 @@ func (p *Proof) Verify(log note.Verifier, leaf []byte, witnesses ...note.Verifie
 	}
 	return c, n, nil
 }
+
+// CheckNote checks that msg is a signed checkpoint in the form gatehouse
+// keeps one: a checkpoint's text, an empty line, and one or more note
+// signature lines ("— name base64"), in printable ASCII but for the em
+// dash that starts each signature line. Signatures are not verified: this
+// is the form a stored note must keep whoever signed it, so that a note
+// can gain signature lines and nothing else, and is safe to print.
+func CheckNote(msg []byte) error {
+	malformed := errors.New("not a signed checkpoint in the form gatehouse stores (a C2SP signed note)")
+	if _, err := note.Open(msg, note.VerifierList()); !errors.As(err, new(*note.UnverifiedNoteError)) {
+		return malformed
+	}
+	text, sigs, _ := bytes.Cut(msg, []byte("\n\n"))
+	if bytes.Contains(sigs, []byte("\n\n")) {
+		return malformed // text lines after an empty line
+	}
+	for _, r := range string(text) {
+		if r != '\n' && (r < ' ' || r > '~') {
+			return malformed
+		}
+	}
+	for line := range strings.Lines(string(sigs)) {
+		rest, ok := strings.CutPrefix(line, "— ")
+		if !ok || strings.Count(rest, " ") != 1 {
+			return malformed
+		}
+		for _, r := range strings.TrimSuffix(rest, "\n") {
+			if r < ' ' || r > '~' {
+				return malformed
+			}
+		}
+	}
+	if _, err := ReadCheckpoint(msg); err != nil {
+		return err
+	}
+	return nil
+}
+
+// MergeNote returns stored with the signature lines of add that it lacks
+// appended, in add's order: how a stored checkpoint gains a cosignature
+// without losing one that another run added meanwhile. add must be the
+// same checkpoint (the same text); both must pass CheckNote.
+func MergeNote(stored, add []byte) ([]byte, error) {
+	if err := CheckNote(stored); err != nil {
+		return nil, fmt.Errorf("the stored checkpoint: %v", err)
+	}
+	if err := CheckNote(add); err != nil {
+		return nil, err
+	}
+	st, ssigs, _ := bytes.Cut(stored, []byte("\n\n"))
+	at, asigs, _ := bytes.Cut(add, []byte("\n\n"))
+	if !bytes.Equal(st, at) {
+		return nil, errors.New("not the same checkpoint as the one stored of that size")
+	}
+	have := map[string]bool{}
+	for line := range strings.Lines(string(ssigs)) {
+		have[line] = true
+	}
+	out := bytes.Clone(stored)
+	for line := range strings.Lines(string(asigs)) {
+		if !have[line] {
+			have[line] = true
+			out = append(out, line...)
+		}
+	}
+	return out, nil
+}

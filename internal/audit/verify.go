@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -122,15 +123,17 @@ func (v *Verifier) Add(e *gatehouse.Event, tree []byte) bool {
 // meet. A stored note that is not a checkpoint is the fault at its size.
 func (v *Verifier) AddCheckpoints(rows []gatehouse.CheckpointRow) {
 	for _, r := range rows {
+		// Parsed whole, signature lines too: a note only ever gains
+		// signatures, so one in any other form was tampered with.
 		c, err := ReadCheckpoint([]byte(r.Note))
-		if err != nil || c.Size != r.Size {
+		if err != nil || c.Size != r.Size || CheckNote([]byte(r.Note)) != nil {
 			if v.fault == nil {
-				v.fail(r.Size, fmt.Sprintf("the stored checkpoint of %d events cannot be read: it was edited", r.Size))
+				v.fail(r.Size, fmt.Sprintf("the stored checkpoint of %d events is malformed: it was tampered with", r.Size))
 			}
 			continue
 		}
 		v.Checkpoints = append(v.Checkpoints, CheckpointRef{Checkpoint: c,
-			What: fmt.Sprintf("the signed checkpoint of %d events (%s)", r.Size, FormatTime(r.Time))})
+			What: fmt.Sprintf("the signed checkpoint of %d events (%s)", r.Size, r.Time.UTC().Format(time.RFC3339))})
 	}
 }
 
@@ -209,8 +212,10 @@ func (v *Verifier) checkpointsAt(size int64) {
 			continue // sizes are sorted; only a size 0 checkpoint is passed over
 		}
 		if root := v.tree.Root(); root != c.Root {
-			v.fail(size, fmt.Sprintf("the first %d events do not hash to the root of %s (%s, the events give %s): the history up to event %d was rewritten",
-				size, c.What, base64.StdEncoding.EncodeToString(c.Root[:]), base64.StdEncoding.EncodeToString(root[:]), size))
+			// The tree says that some event up to size changed, not which.
+			v.fail(size, fmt.Sprintf("one of events 1..%d differs from what %s recorded (root %s, the events give %s): the history was rewritten",
+				size, c.What, base64.StdEncoding.EncodeToString(c.Root[:]), base64.StdEncoding.EncodeToString(root[:])))
+			v.fault.First = 1
 		}
 	}
 }
@@ -319,8 +324,12 @@ func (v *Verifier) Finish(total int64) Result {
 		c := v.Checkpoints[len(v.Checkpoints)-1]
 		v.fail(v.lastSeq+1, fmt.Sprintf("the trail ends at event %d but %s covers %d events: events were removed from the end", v.lastSeq, c.What, c.Size))
 	}
+	valid := v.count
+	if v.fault != nil && v.fault.First > 0 {
+		valid = v.fault.First - 1 // none of the range is known to be sound
+	}
 	res := Result{
-		Valid: v.count,
+		Valid: valid,
 		Total: total,
 		Head:  gatehouse.ChainHead{Seq: v.lastSeq, Hash: v.lastHash},
 		Fault: v.fault,

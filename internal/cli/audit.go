@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/render"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"github.com/spf13/cobra"
@@ -22,7 +23,17 @@ func NewCmdAudit(f *Factory) *cobra.Command {
 		Long: withExitStatus(`Every change and every sign-in appends one event to the audit trail, in the
 same transaction as the change. Each event's hash covers its content and the
 previous event's hash, so an edited, deleted, inserted or reordered event
-breaks the chain, and 'audit verify' names the first one that does.`),
+breaks the chain, and 'audit verify' names the first one that does.
+
+Each event also records the security state the change leaves; 'audit
+verify' replays it and reports any row of the store that is not what the
+events say.
+
+The events are the leaves of a Merkle tree (a transparency log). 'audit
+checkpoint' signs its head with the log's key ('audit keygen') and can have
+a witness on another host cosign it; 'audit checkpoints' lists the signed
+heads. 'audit prove' writes a proof that one event is in the log, which
+'audit verify-proof' checks offline with the public key alone.`),
 	})
 	cmd.AddCommand(newCmdAuditList(f, nil), newCmdAuditVerify(f, nil), newCmdAuditHead(f, nil),
 		newCmdAuditKeygen(f), newCmdAuditCheckpoint(f), newCmdAuditCheckpoints(f),
@@ -161,9 +172,9 @@ type AuditVerifyOptions struct {
 
 func newCmdAuditVerify(f *Factory, runF func(*AuditVerifyOptions) error) *cobra.Command {
 	opts := &AuditVerifyOptions{F: f}
-	var head, checkpoint, keyFile, witnessKey string
+	var head, checkpoint, keyFile, witnessKey, witnessOld string
 	cmd := &cobra.Command{
-		Use:   "verify [--head SEQ:HASH] [--checkpoint NOTE [--key PUBFILE]] [--witness KEY]",
+		Use:   "verify [--head SEQ:HASH] [--checkpoint NOTE [--key PUBFILE]] [--witness-key KEY]",
 		Short: "Check every link of the audit chain, and the store against it",
 		Long: withExitStatus(`Walk the audit trail from the first event to the last, recompute every hash
 and check every link. Prints "N/N events valid", or the first event that is
@@ -187,12 +198,17 @@ if that event is gone or changed. Better, keep a signed checkpoint outside —
 the vendor's envelope carries one, a witness holds one — and pass it as
 --checkpoint (with the log's public key as --key to check its signature):
 verify fails unless the log's first N events still hash to its root.
---witness KEY requires the latest stored checkpoint to carry a valid
-cosignature by that witness.`),
+--witness-key KEY requires the latest stored checkpoint to carry a valid
+cosignature by that witness (-o json gives the witness's name, the size it
+cosigned and when). It reads the store only: a store rolled back to an
+older copy of itself still shows the witness's cosignature of that older
+checkpoint. The witness itself tells: 'audit checkpoint --witness URL'
+asks it on every run, and fails (exit 1) when it has cosigned more events
+than the store holds.`),
 		Example: `  gatehouse audit verify
   gatehouse audit verify --head "$(cat /var/backups/gatehouse.head)"
   gatehouse audit verify --checkpoint vendor.checkpoint --key /etc/gatehouse/log.pub
-  gatehouse audit verify --witness "$(cat /etc/gatehouse/witness.pub)"`,
+  gatehouse audit verify --witness-key /etc/gatehouse/witness.pub`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if head != "" {
@@ -228,8 +244,11 @@ cosignature by that witness.`),
 					What:     fmt.Sprintf("the checkpoint given (%d events)", cp.Size),
 				}
 			}
+			if witnessOld != "" {
+				return usageError("give the witness's public key as --witness-key (--witness is the witness's URL, on 'audit checkpoint')")
+			}
 			if witnessKey != "" {
-				k, err := readWitnessKey(f, "--witness", witnessKey)
+				k, err := readWitnessKey(f, "--witness-key", witnessKey)
 				if err != nil {
 					return err
 				}
@@ -244,7 +263,11 @@ cosignature by that witness.`),
 	cmd.Flags().StringVar(&head, "head", "", "a head recorded earlier by 'audit head' (SEQ:HASH); catches a truncated tail")
 	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "a signed checkpoint `NOTE` file held outside the store: the log must extend it")
 	cmd.Flags().StringVar(&keyFile, "key", "", "the log's public key `PUBFILE`: check --checkpoint's signature")
-	cmd.Flags().StringVar(&witnessKey, "witness", "", "require the latest checkpoint to be cosigned by the witness with this public `KEY` (or file)")
+	cmd.Flags().StringVar(&witnessKey, "witness-key", "", "require the latest checkpoint to be cosigned by the witness with this public `KEY` (or file)")
+	// The spelling issue 13 shipped, which named the key --witness: hidden,
+	// and pointing to --witness-key, so that --witness names a URL only.
+	cmd.Flags().StringVar(&witnessOld, "witness", "", "")
+	_ = cmd.Flags().MarkHidden("witness")
 	return cmd
 }
 
@@ -272,11 +295,28 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 		return err
 	}
 	differ := res.State != nil && !res.State.OK()
-	switch {
-	case p.Format() != render.Table:
-		if err := p.Object(res); err != nil {
+	// The witness's cosignature is checked once the chain holds; it goes
+	// into -o json, and its failure is the command's.
+	var wc *core.WitnessCheck
+	var werr error
+	if opts.Witness != nil && res.ChainResult.OK() {
+		w, err := db.CheckWitness(ctx, opts.Witness)
+		if err != nil && gatehouse.ErrorCode(err) != gatehouse.ECHECKFAILED {
 			return err
 		}
+		if werr = err; err == nil {
+			wc = &w
+		}
+	}
+	switch {
+	case p.Format() != render.Table:
+		if err := p.Object(auditVerifyOutput{AuditVerification: res, Witness: wc}); err != nil {
+			return err
+		}
+	case !res.ChainResult.OK() && res.Fault.First > 0:
+		// Which event of the range changed is not known: none is counted
+		// as valid.
+		fmt.Fprintf(f.IO.Out, "%s %s: %s\n", f.IO.Color("31", "broken"), res.Fault.Where(), res.Fault.Problem)
 	case !res.ChainResult.OK():
 		fmt.Fprintf(f.IO.Out, "%s at event %d: %s\n%d/%d events valid before it\n",
 			f.IO.Color("31", "broken"), res.Fault.Seq, res.Fault.Problem, res.Valid, res.Total)
@@ -297,24 +337,27 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 			fmt.Fprintf(f.IO.Out, "the log extends the signed checkpoint given (%d events)\n", opts.Checkpoint.Size)
 		}
 	}
-	if opts.Witness != nil && res.ChainResult.OK() {
-		wc, err := db.CheckWitness(ctx, opts.Witness)
-		if err != nil {
-			return err
-		}
-		if p.Format() == render.Table && !f.IO.IsQuiet() {
-			fmt.Fprintf(f.IO.Out, "witness %s cosigned the checkpoint of %d events at %s\n", gatehouse.EscapeUnsafe(wc.Witness), wc.Size, wc.Time)
-		}
+	if wc != nil && p.Format() == render.Table && !f.IO.IsQuiet() {
+		fmt.Fprintf(f.IO.Out, "witness %s cosigned the checkpoint of %d events at %s\n", gatehouse.EscapeUnsafe(wc.Name), wc.Size, wc.Time)
 	}
 	switch {
 	case !res.ChainResult.OK():
-		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "audit trail verification failed at event %d", res.Fault.Seq)
+		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "audit trail verification failed %s", res.Fault.Where())
 	case differ:
 		return gatehouse.Errorf(gatehouse.ECHECKFAILED, "%d rows of the store differ from what the audit trail records", len(res.State.Differences))
+	case werr != nil:
+		return werr
 	case res.StateNotChecked != "":
 		f.IO.Info("%s", res.StateNotChecked)
 	}
 	return nil
+}
+
+// auditVerifyOutput is 'audit verify -o json': the verification, and the
+// witness's cosignature when --witness-key asked for one.
+type auditVerifyOutput struct {
+	gatehouse.AuditVerification
+	Witness *core.WitnessCheck `json:"witness,omitempty"`
 }
 
 // AuditHeadOptions are the inputs of `gatehouse audit head`.

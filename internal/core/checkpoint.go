@@ -32,11 +32,15 @@ type CheckpointResult struct {
 // consistency proof from the latest checkpoint w cosigned before (as the
 // store's notes show; none: from the empty tree), and keeps the
 // cosignature with the checkpoint. A witness that holds another size is
-// asked once more, from its size. It returns the cosigned note.
+// asked once more, from its size. A checkpoint w cosigned already is sent
+// again all the same (from its own size), so that w can say it has seen
+// more of the log. It returns the cosigned note.
 //
 // A witness that refuses because the log no longer extends what it saw is
-// ECHECKFAILED: the history was rewritten. Any other failure is
-// EUNAVAILABLE; the checkpoint stays signed and stored either way.
+// ECHECKFAILED: the history was rewritten; so is a witness that has
+// cosigned more events than the store holds: the store was rolled back or
+// truncated. Any other failure is EUNAVAILABLE; the checkpoint stays
+// signed and stored either way.
 func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (string, error) {
 	var row gatehouse.CheckpointRow
 	var old int64
@@ -76,8 +80,15 @@ func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (strin
 	if err != nil {
 		return "", err
 	}
-	if _, err := witness.VerifyCosignature([]byte(row.Note), w.Key()); err == nil {
-		return row.Note, nil // cosigned already
+	// A checkpoint cosigned already is sent again, from its own size with
+	// an empty proof: a witness that has cosigned more of this log then
+	// says so (409 with its size), which a store rolled back to an older
+	// copy of itself cannot hide. Its fresh cosignature is not kept.
+	_, err = witness.VerifyCosignature([]byte(row.Note), w.Key())
+	cosigned := err == nil
+	if cosigned {
+		old = size
+		proofs[size] = tlog.TreeProof{}
 	}
 	cosig, err := w.AddCheckpoint(ctx, old, proofs[old], []byte(row.Note))
 	var werr *witness.Error
@@ -92,12 +103,15 @@ func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (strin
 	case errors.As(err, &werr) && errors.Is(err, witness.ErrConflict) && werr.KnownSize > size:
 		// The witness saw this log longer than the store now is.
 		return "", gatehouse.Wrap(gatehouse.ECHECKFAILED, err,
-			"witness %s has cosigned this log at %d events, more than the store's %d: the store was rolled back or events removed",
+			"witness %s has cosigned %d events of this log; the store has %d: rolled back or truncated",
 			gatehouse.EscapeUnsafe(w.Name()), werr.KnownSize, size)
 	case errors.Is(err, witness.ErrHistoryRewritten):
 		return "", gatehouse.Wrap(gatehouse.ECHECKFAILED, err, "%v", err)
 	case err != nil:
 		return "", gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "%v", err)
+	}
+	if cosigned {
+		return row.Note, nil
 	}
 	row.Note += string(cosig)
 	if err := c.store.PutCheckpoint(ctx, row); err != nil {
@@ -108,8 +122,9 @@ func (c *Core) Cosign(ctx context.Context, w *witness.Client, size int64) (strin
 
 // WitnessCheck is what 'audit verify --witness' found.
 type WitnessCheck struct {
-	Witness string `json:"witness"`
-	Size    int64  `json:"size"`
+	// Name is the witness's name: its key's.
+	Name string `json:"name"`
+	Size int64  `json:"size"`
 	// Time is the time the witness put in its cosignature.
 	Time string `json:"time"`
 }
@@ -118,7 +133,7 @@ type WitnessCheck struct {
 // cosignature by witness key k: that a witness on another host saw the log
 // at that size. ECHECKFAILED when it does not.
 func (c *Core) CheckWitness(ctx context.Context, k note.Verifier) (WitnessCheck, error) {
-	out := WitnessCheck{Witness: k.Name()}
+	out := WitnessCheck{Name: k.Name()}
 	var latest *gatehouse.CheckpointRow
 	err := c.read(ctx, func(v gatehouse.View) (err error) {
 		latest, err = latestCheckpoint(v)
@@ -139,20 +154,44 @@ func (c *Core) CheckWitness(ctx context.Context, k note.Verifier) (WitnessCheck,
 	return out, nil
 }
 
+// CheckpointOptions are the inputs of Checkpoint besides the key.
+type CheckpointOptions struct {
+	// Last is the checkpoint the key signed last, as the signer recorded
+	// it outside the store (beside the key); nil when none is recorded.
+	// The store must still hold it and the log extend it, or nothing is
+	// signed: the store is not the only memory of what the key signed.
+	Last *audit.Checkpoint
+	// LastFrom says where Last was recorded, for messages.
+	LastFrom string
+	// Remember, when set, is given the latest checkpoint (a signed note)
+	// once it is signed and stored, or found signed already, before any
+	// witness is asked: the signer records it as the next run's Last.
+	Remember func(note string) error
+	// Witnesses are asked to cosign it, in order.
+	Witnesses []*witness.Client
+}
+
 // Checkpoint signs the current tree head with the log's key and keeps the
 // signed note in the store. It first verifies the whole trail — every
-// link, every stored tree hash, and every stored checkpoint's root against
-// the events — and signs only the root the events themselves give, so the
-// log never signs a tree it has not checked, nor one inconsistent with a
-// checkpoint it signed before. The key is read by the caller and never
-// stored; a key other than the one that signed the latest checkpoint is
-// refused.
-func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey, witnesses ...*witness.Client) (CheckpointResult, error) {
-	res, err := c.checkpoint(ctx, key)
+// link, every stored tree hash, every stored checkpoint's root against
+// the events, and the checkpoint the key signed last (o.Last) — and signs
+// only the root the events themselves give, so the log never signs a tree
+// it has not checked, nor one inconsistent with a checkpoint it signed
+// before. The key is read by the caller and never stored; a key other
+// than the one that signed the latest checkpoint is refused (EINVALID),
+// and a latest checkpoint whose signature by this key does not verify is
+// ECHECKFAILED (tampered).
+func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey, o CheckpointOptions) (CheckpointResult, error) {
+	res, err := c.checkpoint(ctx, key, o)
 	if err != nil {
 		return res, err
 	}
-	for _, w := range witnesses {
+	if o.Remember != nil {
+		if err := o.Remember(res.Note); err != nil {
+			return res, err
+		}
+	}
+	for _, w := range o.Witnesses {
 		note, err := c.Cosign(ctx, w, res.Size)
 		if err != nil {
 			return res, err // res: signed and stored, not cosigned
@@ -163,14 +202,21 @@ func (c *Core) Checkpoint(ctx context.Context, key *audit.LogKey, witnesses ...*
 	return res, nil
 }
 
-func (c *Core) checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointResult, error) {
+func (c *Core) checkpoint(ctx context.Context, key *audit.LogKey, o CheckpointOptions) (CheckpointResult, error) {
 	var out CheckpointResult
-	res, err := c.store.VerifyChain(ctx, gatehouse.VerifyOptions{})
+	var vo gatehouse.VerifyOptions
+	if o.Last != nil {
+		vo.Checkpoints = []gatehouse.TreeCheck{{
+			TreeHead: gatehouse.TreeHead{Size: o.Last.Size, Root: audit.RootText(*o.Last)},
+			What:     fmt.Sprintf("the checkpoint this key signed last (%d events, %s)", o.Last.Size, o.LastFrom),
+		}}
+	}
+	res, err := c.store.VerifyChain(ctx, vo)
 	if err != nil {
 		return out, err
 	}
 	if !res.OK() {
-		return out, gatehouse.Errorf(gatehouse.ECHECKFAILED, "refusing to sign a checkpoint: the audit trail does not verify at event %d: %s", res.Fault.Seq, res.Fault.Problem)
+		return out, gatehouse.Errorf(gatehouse.ECHECKFAILED, "refusing to sign a checkpoint: the audit trail does not verify %s: %s", res.Fault.Where(), res.Fault.Problem)
 	}
 	root, err := base64.StdEncoding.DecodeString(res.Tree.Root)
 	if err != nil || len(root) != tlog.HashSize {
@@ -178,19 +224,36 @@ func (c *Core) checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointRes
 	}
 	cp := audit.Checkpoint{Origin: key.Signer.Name(), Size: res.Tree.Size, Root: tlog.Hash(root)}
 	var latest *gatehouse.CheckpointRow
-	err = c.read(ctx, func(v gatehouse.View) (err error) {
+	lastHeld := o.Last == nil
+	err = c.read(ctx, func(v gatehouse.View) error {
+		rows, err := v.Checkpoints()
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			// Its root was compared with the events' by the walk.
+			lastHeld = lastHeld || r.Size == o.Last.Size
+		}
 		latest, err = latestCheckpoint(v)
 		return err
 	})
 	if err != nil {
 		return out, err
 	}
+	if !lastHeld {
+		return out, gatehouse.Errorf(gatehouse.ECHECKFAILED,
+			"refusing to sign a checkpoint: the store no longer holds the checkpoint of %d events this key signed last (%s): its checkpoints were deleted",
+			o.Last.Size, o.LastFrom)
+	}
 	if latest != nil {
 		prev, _, err := audit.OpenCheckpoint([]byte(latest.Note), key.Verifier)
-		if err != nil {
+		switch {
+		case err != nil && signedBy(latest.Note, key.Verifier):
+			// The note names this key but its signature does not verify.
+			return out, gatehouse.Errorf(gatehouse.ECHECKFAILED, "the latest checkpoint (of %d events) names this key but does not verify with it: the store was tampered with", latest.Size)
+		case err != nil:
 			return out, gatehouse.Errorf(gatehouse.EINVALID, "the latest checkpoint (of %d events) was not signed with this key: sign with the log's key", latest.Size)
-		}
-		if prev.Size == cp.Size {
+		case prev.Size == cp.Size:
 			return CheckpointResult{Origin: cp.Origin, Size: cp.Size, Root: res.Tree.Root, Note: latest.Note}, nil
 		}
 	}
@@ -202,6 +265,26 @@ func (c *Core) checkpoint(ctx context.Context, key *audit.LogKey) (CheckpointRes
 		return out, err
 	}
 	return CheckpointResult{Origin: cp.Origin, Size: cp.Size, Root: res.Tree.Root, New: true, Note: string(signed)}, nil
+}
+
+// signedBy reports whether a stored note (in the form audit.CheckNote
+// checks) has a signature line naming key k and its key hash, valid or
+// not.
+func signedBy(msg string, k note.Verifier) bool {
+	n, err := note.Open([]byte(msg), note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if err != nil && errors.As(err, &unverified) {
+		n = unverified.Note
+	}
+	if n == nil {
+		return false
+	}
+	for _, s := range n.UnverifiedSigs {
+		if s.Name == k.Name() && s.Hash == k.KeyHash() {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckpointInfo describes a stored checkpoint for 'audit checkpoints'.
@@ -230,7 +313,7 @@ func (c *Core) Checkpoints(ctx context.Context) ([]CheckpointInfo, error) {
 			if err != nil {
 				return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the stored checkpoint of %d events cannot be read: run 'gatehouse audit verify'", r.Size)
 			}
-			out = append(out, CheckpointInfo{Size: r.Size, Time: audit.FormatTime(r.Time), Origin: cp.Origin,
+			out = append(out, CheckpointInfo{Size: r.Size, Time: r.Time.UTC().Format(time.RFC3339), Origin: cp.Origin,
 				Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Signers: audit.SignerNames([]byte(r.Note)), Note: r.Note})
 		}
 		return nil
@@ -259,9 +342,12 @@ func (c *Core) Prove(ctx context.Context, seq int64) (*audit.Proof, error) {
 		if latest == nil || latest.Size < seq {
 			return gatehouse.Errorf(gatehouse.EINVALID, "no signed checkpoint covers event %d yet: run 'gatehouse audit checkpoint --key FILE' first", seq)
 		}
+		// The note goes into the proof verbatim, and the proof may go to
+		// a terminal: only a note in the form gatehouse stores, which is
+		// printable, is written.
 		cp, err := audit.ReadCheckpoint([]byte(latest.Note))
-		if err != nil {
-			return gatehouse.Errorf(gatehouse.EUNAVAILABLE, "the stored checkpoint of %d events cannot be read: run 'gatehouse audit verify'", latest.Size)
+		if err != nil || audit.CheckNote([]byte(latest.Note)) != nil {
+			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "the stored checkpoint of %d events is malformed: the store was tampered with; run 'gatehouse audit verify'", latest.Size)
 		}
 		hashes, err := tlog.ProveRecord(cp.Size, seq-1, audit.HashReader(v.TreeColumns))
 		if err != nil {

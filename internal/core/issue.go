@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
@@ -162,7 +163,9 @@ func (c *Core) issue(ctx context.Context, o IssueOptions, action string) (*Issue
 	var checkpoint string
 	if err := c.read(ctx, func(v gatehouse.View) error {
 		latest, err := latestCheckpoint(v)
-		if latest != nil {
+		// A note not in the form gatehouse keeps was tampered with: it is
+		// not shipped ('audit verify' reports it).
+		if latest != nil && audit.CheckNote([]byte(latest.Note)) == nil {
 			checkpoint = latest.Note
 		}
 		return err

@@ -158,15 +158,39 @@ func (v *View) TreeSize() (int64, error) {
 }
 
 // PutCheckpoint stores a signed checkpoint of the tenant's log, or more
-// signatures on one stored: a stored note may only grow (the table's
-// trigger refuses any other change).
+// signatures on one stored. The note must be in the form gatehouse keeps
+// (audit.CheckNote); for a size already stored, the signature lines it
+// lacks are merged into the stored note inside the transaction, the row
+// locked, so that runs cosigning at once each add their line and none is
+// lost (the table's trigger refuses any other change).
 func (s *Store) PutCheckpoint(ctx context.Context, c gatehouse.CheckpointRow) error {
 	if s.readOnly {
 		return gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store: it was opened read-only")
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_checkpoints (tenant_id, size, time, note) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant_id, size) DO UPDATE SET note = excluded.note WHERE audit_checkpoints.note <> excluded.note`,
-		s.tenant, c.Size, audit.FormatTime(c.Time), c.Note)
+	if err := audit.CheckNote([]byte(c.Note)); err != nil {
+		return gatehouse.Errorf(gatehouse.EINTERNAL, "refusing to store the checkpoint of %d events: %v", c.Size, err)
+	}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO audit_checkpoints (tenant_id, size, time, note) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant_id, size) DO NOTHING`, s.tenant, c.Size, audit.FormatTime(c.Time), c.Note)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		var stored string
+		if err := tx.QueryRow(ctx, "SELECT note FROM audit_checkpoints WHERE tenant_id = $1 AND size = $2 FOR UPDATE",
+			s.tenant, c.Size).Scan(&stored); err != nil {
+			return err
+		}
+		merged, err := audit.MergeNote([]byte(stored), []byte(c.Note))
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "cannot add signatures to the stored checkpoint of %d events: %v: run 'gatehouse audit verify'", c.Size, err)
+		}
+		if string(merged) == stored {
+			return nil
+		}
+		_, err = tx.Exec(ctx, "UPDATE audit_checkpoints SET note = $3 WHERE tenant_id = $1 AND size = $2", s.tenant, c.Size, string(merged))
+		return err
+	})
 	return classify(err, "store the checkpoint")
 }
 
@@ -294,11 +318,14 @@ func (s *Store) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gat
 		}
 		ver := audit.Verifier{Head: head}
 		cols := eventColumns + ", tree"
+		if s.version > 0 && s.version < SchemaVersion() {
+			// A lowered version would switch checks off (the tree's, the
+			// state replay's): the trail records the versions the store
+			// really had.
+			ver.FileSchema = int64(s.version)
+		}
 		if s.version > 0 && s.version < treeSchema {
 			// A database read as it is, from before the tree: chains only.
-			// A lowered version would switch the tree checks off: the
-			// trail records the versions the store really had.
-			ver.FileSchema = int64(s.version)
 			ver.NoTree, cols = true, eventColumns+", NULL::bytea"
 		} else {
 			cps, err := v.Checkpoints()

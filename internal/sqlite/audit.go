@@ -112,20 +112,38 @@ func (tx *Tx) TreeSize() (int64, error) {
 }
 
 // PutCheckpoint stores a signed checkpoint, or more signatures on one
-// stored: a stored note may only grow (the table's trigger refuses any
-// other change).
+// stored. The note must be in the form gatehouse keeps (audit.CheckNote);
+// for a size already stored, the signature lines it lacks are merged into
+// the stored note inside the write transaction, so that runs cosigning
+// at once each add their line and none is lost (the table's trigger
+// refuses any other change).
 func (db *DB) PutCheckpoint(ctx context.Context, c gatehouse.CheckpointRow) error {
 	if db.readOnly {
 		return gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store %s: it was opened read-only", db.path)
+	}
+	if err := audit.CheckNote([]byte(c.Note)); err != nil {
+		return gatehouse.Errorf(gatehouse.EINTERNAL, "refusing to store the checkpoint of %d events: %v", c.Size, err)
 	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.classify(err, "begin a change")
 	}
 	defer sqlTx.Rollback()
-	if _, err := sqlTx.ExecContext(ctx, `INSERT INTO audit_checkpoints (size, time, note) VALUES (?, ?, ?)
-		ON CONFLICT (size) DO UPDATE SET note = excluded.note WHERE excluded.note <> note`,
-		c.Size, audit.FormatTime(c.Time), c.Note); err != nil {
+	var stored string
+	err = sqlTx.QueryRowContext(ctx, "SELECT note FROM audit_checkpoints WHERE size = ?", c.Size).Scan(&stored)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = sqlTx.ExecContext(ctx, "INSERT INTO audit_checkpoints (size, time, note) VALUES (?, ?, ?)", c.Size, audit.FormatTime(c.Time), c.Note)
+	case err == nil:
+		var merged []byte
+		if merged, err = audit.MergeNote([]byte(stored), []byte(c.Note)); err != nil {
+			return gatehouse.Errorf(gatehouse.ECHECKFAILED, "cannot add signatures to the stored checkpoint of %d events: %v: run 'gatehouse audit verify'", c.Size, err)
+		}
+		if string(merged) != stored {
+			_, err = sqlTx.ExecContext(ctx, "UPDATE audit_checkpoints SET note = ? WHERE size = ?", string(merged), c.Size)
+		}
+	}
+	if err != nil {
 		return db.classify(err, "store the checkpoint")
 	}
 	return db.classify(sqlTx.Commit(), "commit")
@@ -319,11 +337,14 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 		}
 		v := audit.Verifier{Head: head}
 		cols := eventColumns + ", tree"
+		if db.version > 0 && db.version < int64(SchemaVersion()) {
+			// A lowered version would switch checks off (the tree's, the
+			// state replay's): the trail records the versions the store
+			// really had.
+			v.FileSchema = db.version
+		}
 		if db.version > 0 && db.version < treeSchema {
 			// A store read as it is, from before the tree: its chain only.
-			// A lowered version would switch the tree checks off: the
-			// trail records the versions the store really had.
-			v.FileSchema = db.version
 			v.NoTree, cols = true, eventColumns+", NULL"
 		} else {
 			cps, err := tx.Checkpoints()

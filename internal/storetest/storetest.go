@@ -9,6 +9,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/wire"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -65,6 +67,7 @@ func Run(t *testing.T, h Harness) {
 		{"CopyRoundTrip", testCopyRoundTrip},
 		{"StateMatchesEvents", testStateMatchesEvents},
 		{"MigrationBaseline", testMigrationBaseline},
+		{"CheckpointSignaturesMerge", testCheckpointMerge},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
 	}
@@ -496,4 +499,81 @@ func testCopyRoundTrip(t *testing.T, h Harness) {
 	if _, err := wire.Copy(ctx, src, to, wire.Options{}, "alice"); gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
 		t.Fatalf("copy onto a store: %v, want conflict", err)
 	}
+}
+
+// testCheckpointMerge: runs that add signatures to one stored checkpoint
+// at once each keep theirs (the lines are merged in the write
+// transaction, not the note replaced); a note in another form, or another
+// checkpoint's signatures, are refused, and the stored note is unchanged.
+func testCheckpointMerge(t *testing.T, h Harness) {
+	loc := h.Location(t)
+	c := create(t, loc, "")
+	skey, _, err := audit.GenerateLogKey("example.test/merge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.ParseLogKey(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Checkpoint(ctx, key, core.CheckpointOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const runs = 8
+	line := func(i int) string {
+		return fmt.Sprintf("— witness.test/w%d %s\n", i, base64.StdEncoding.EncodeToString(append([]byte{0, 0, 0, byte(i)}, make([]byte, 64)...)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, runs)
+	for i := range runs {
+		s := open(t, loc, "").Store()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.PutCheckpoint(ctx, gatehouse.CheckpointRow{Size: res.Size, Time: time.Now(), Note: res.Note + line(i)})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func() string {
+		t.Helper()
+		var note string
+		if err := c.Store().View(ctx, func(v gatehouse.View) error {
+			rows, err := v.Checkpoints()
+			if err == nil && len(rows) == 1 {
+				note = rows[0].Note
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return note
+	}
+	note := stored()
+	for i := range runs {
+		if strings.Count(note, line(i)) != 1 {
+			t.Errorf("the stored note holds %d copies of run %d's line; want 1:\n%s", strings.Count(note, line(i)), i, note)
+		}
+	}
+	if !strings.HasPrefix(note, res.Note) {
+		t.Errorf("the log's signature was lost:\n%s", note)
+	}
+	for name, bad := range map[string]string{
+		"terminal escape":    res.Note + "— evil \x1b[31m\n",
+		"another checkpoint": strings.Replace(res.Note, "\n\n", "\nextension\n\n", 1),
+	} {
+		if err := c.Store().PutCheckpoint(ctx, gatehouse.CheckpointRow{Size: res.Size, Time: time.Now(), Note: bad}); err == nil {
+			t.Errorf("PutCheckpoint(%s) was accepted", name)
+		}
+	}
+	if got := stored(); got != note {
+		t.Errorf("a refused PutCheckpoint changed the note:\n%s", got)
+	}
+	verify(t, c)
 }

@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -110,6 +111,19 @@ type ChainFault struct {
 	Seq int64 `json:"seq"`
 	// Problem says what is wrong with it, in words for the operator.
 	Problem string `json:"problem"`
+	// First, when not 0, says that the fault is in one of events
+	// First..Seq, not which: a checkpoint of Seq events whose root the
+	// events no longer give. No event of the range is known to be sound.
+	First int64 `json:"first,omitempty"`
+}
+
+// Where is where the fault is, for a message: "at event 7", or "in events
+// 1..7" when it is not known which of them.
+func (f *ChainFault) Where() string {
+	if f.First > 0 && f.First < f.Seq {
+		return fmt.Sprintf("in events %d..%d", f.First, f.Seq)
+	}
+	return fmt.Sprintf("at event %d", f.Seq)
 }
 
 // ChainResult is the outcome of a chain verification.
