@@ -19,11 +19,11 @@ func TestSameEventDetails(t *testing.T) {
 	for details, same := range map[string]bool{
 		stored: true,
 		"{\n  \"name\": \"bob\",\n  \"msp_admin\": false, \"n\": 1, \"note\": \"a\\u003cb \\u202e\", \"list\": [1, {\"x\": true}]\n}": true,
-		`{"name":"bob","msp_admin":true,"msp_admin":false,"n":1,"note":"a<b \u202e","list":[1,{"x":true}]}`:                                false,
-		`{"name":"bob","msp_admin":false,"n":1.0,"note":"a<b \u202e","list":[1,{"x":true}]}`:                                               false,
-		`{"msp_admin":false,"name":"bob","n":1,"note":"a<b \u202e","list":[1,{"x":true}]}`:                                                 false,
-		`{"name":"bob","msp_admin":false,"n":"1","note":"a<b \u202e","list":[1,{"x":true}]}`:                                               false,
-		`{"name":"bob","msp_admin":false,"n":1,"note":"a<b \u202e","list":[1,{"x":true,"x":false}]}`:                                       false,
+		`{"name":"bob","msp_admin":true,"msp_admin":false,"n":1,"note":"a<b \u202e","list":[1,{"x":true}]}`:                           false,
+		`{"name":"bob","msp_admin":false,"n":1.0,"note":"a<b \u202e","list":[1,{"x":true}]}`:                                          false,
+		`{"msp_admin":false,"name":"bob","n":1,"note":"a<b \u202e","list":[1,{"x":true}]}`:                                            false,
+		`{"name":"bob","msp_admin":false,"n":"1","note":"a<b \u202e","list":[1,{"x":true}]}`:                                          false,
+		`{"name":"bob","msp_admin":false,"n":1,"note":"a<b \u202e","list":[1,{"x":true,"x":false}]}`:                                  false,
 		`not json`: false,
 	} {
 		if got := sameEvent(ev(details), ev(stored)) == ""; got != same {
