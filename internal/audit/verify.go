@@ -34,12 +34,15 @@ type Verifier struct {
 	// NoTree checks the chain only: for a store read as an older gatehouse
 	// wrote it, before events had tree hashes.
 	NoTree bool
-	// FileSchema, when not 0, is the schema version a store read as an
-	// older gatehouse wrote it (NoTree) says it has.
+	// FileSchema, with SchemaKnown, is the schema version the store says
+	// it has.
 	// The trail records every version the store was created or migrated
 	// at (store.init, store.migrate): a file that claims an older one had
 	// its version lowered, which would switch checks off.
 	FileSchema int64
+	// SchemaKnown says FileSchema is set (it may be 0: a version lowered
+	// to nothing is lowered too).
+	SchemaKnown bool
 
 	schema RecordedSchema
 
@@ -317,7 +320,7 @@ func (v *Verifier) Finish(total int64) Result {
 	if v.fault == nil && v.Head != nil && !v.headSeen {
 		v.fail(v.lastSeq+1, fmt.Sprintf("the chain ends at event %d but the recorded head is event %d: events were removed from the end", v.lastSeq, v.Head.Seq))
 	}
-	if r := v.schema; v.fault == nil && v.FileSchema > 0 && r.Version > v.FileSchema {
+	if r := v.schema; v.fault == nil && v.SchemaKnown && r.Version > v.FileSchema {
 		v.fail(r.Seq, fmt.Sprintf("the store says its schema is version %d, but event %d records version %d: the version was lowered (which would switch checks off) or tables were removed", v.FileSchema, r.Seq, r.Version))
 	}
 	if v.fault == nil && v.cp < len(v.Checkpoints) {

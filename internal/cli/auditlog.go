@@ -29,8 +29,9 @@ import (
 func newCmdAuditKeygen(f *Factory) *cobra.Command {
 	var origin, out string
 	cmd := &cobra.Command{
-		Use:   "keygen --out FILE [--origin NAME]",
-		Short: "Make the key pair that signs the audit log's checkpoints",
+		Use:         "keygen --out FILE [--origin NAME]",
+		Annotations: map[string]string{annotationOutput: outputRaw},
+		Short:       "Make the key pair that signs the audit log's checkpoints",
 		Long: withExitStatus(`Make an Ed25519 key pair for signing checkpoints of the audit log (C2SP signed
 notes). The private key goes to FILE (mode 0600, never overwritten), the public
 key to FILE.pub, and the public key is printed.
@@ -312,8 +313,9 @@ note.`),
 func newCmdAuditProve(f *Factory) *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
-		Use:   "prove SEQ [--out FILE]",
-		Short: "Write an offline inclusion proof of one event",
+		Use:         "prove SEQ [--out FILE]",
+		Annotations: map[string]string{annotationOutput: outputRaw},
+		Short:       "Write an offline inclusion proof of one event",
 		Long: withExitStatus(`Write a proof that event SEQ is in the audit log, in the C2SP tlog-proof
 format: the event's index, the Merkle inclusion proof (at most one hash per
 level of the tree: 20 at a million events), and the latest signed checkpoint

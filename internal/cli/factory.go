@@ -40,6 +40,9 @@ type Factory struct {
 // without -o the output is JSON (JSON Lines stays JSON Lines, filtered
 // record by record as it streams); -o of another format is a usage error.
 func (f *Factory) setJQ(cmd *cobra.Command, cfg *config.Config, expr string) error {
+	if cmd.Annotations[annotationOutput] == outputRaw {
+		return usageError("%s does not print JSON: --jq cannot filter it (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+	}
 	filter, err := jq.Compile(expr)
 	if err != nil {
 		return err
@@ -57,13 +60,24 @@ func (f *Factory) setJQ(cmd *cobra.Command, cfg *config.Config, expr string) err
 	return nil
 }
 
-// finish ends the --jq filter once the command succeeded: a failed one
-// may have printed half a document, and its own error is the one to show.
+// annotationOutput marks a command whose stdout is not a rendered record
+// (outputRaw: a key, a proof, an envelope): --jq is refused before it runs.
+const (
+	annotationOutput = "gatehouse/output"
+	outputRaw        = "raw"
+)
+
+// finish ends the --jq filter once the command succeeded, or failed a
+// check (exit 1), whose finding it printed whole: another failure may have
+// printed half a document, and its own error is the one to show.
 func (f *Factory) finish(err error) error {
-	if f.jq == nil || err != nil {
+	if f.jq == nil || (err != nil && gatehouse.ErrorCode(err) != gatehouse.ECHECKFAILED) {
 		return err
 	}
-	return f.jq.Close()
+	if cerr := f.jq.Close(); err == nil {
+		return cerr
+	}
+	return err
 }
 
 // loadConfig resolves configuration from the parsed flags; the root

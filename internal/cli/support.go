@@ -58,6 +58,9 @@ func (fl *issueFlags) check(f *Factory) error {
 			return err
 		}
 	}
+	if toStdout && f.jq != nil {
+		return usageError("the envelope goes to stdout, which --jq cannot filter: use --out FILE with --jq")
+	}
 	if toStdout && !fl.armor && f.IO.IsStdoutTTY() {
 		return usageError("refusing to write a binary envelope to a terminal: use --out FILE or --armor")
 	}

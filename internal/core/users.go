@@ -115,7 +115,7 @@ func (c *Core) AddUser(ctx context.Context, actor string, nu NewUser) (u gatehou
 		if err != nil {
 			return nil, err
 		}
-		if found && strings.EqualFold(ex.Name, nu.Name) {
+		if found && asciiEqualFold(ex.Name, nu.Name) {
 			email := nu.Email
 			if email != "" {
 				email, _ = gatehouse.NormaliseEmail(email)
@@ -307,7 +307,7 @@ func (c *Core) AddRecord(ctx context.Context, actor, kind, name string) (existin
 			return nil, err
 		}
 		for _, r := range rs {
-			if strings.EqualFold(r.Name, name) {
+			if asciiEqualFold(r.Name, name) {
 				existing = r.Name
 				return nil, nil
 			}
@@ -343,4 +343,26 @@ func (c *Core) Unlock(ctx context.Context, actor, ref string) (bool, error) {
 		return &gatehouse.NewEvent{Actor: actor, Action: "user.unlock", Target: u.Name, Outcome: gatehouse.OutcomeSuccess, Details: details}, nil
 	})
 	return ev != nil, err
+}
+
+// asciiEqualFold compares names as the stores do: ASCII letters without
+// regard to case, every other character as it is (so "ärzte" is not
+// "Ärzte", as the stores' lookups say).
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

@@ -318,11 +318,14 @@ func (s *Store) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gat
 		}
 		ver := audit.Verifier{Head: head}
 		cols := eventColumns + ", tree"
-		if s.version > 0 && s.version < SchemaVersion() {
-			// A lowered version would switch checks off (the tree's, the
-			// state replay's): the trail records the versions the store
-			// really had.
-			ver.FileSchema = int64(s.version)
+		// A lowered version (to 0 too) would switch checks off (the
+		// tree's, the state replay's): the trail records the versions the
+		// database really had.
+		if s.version < SchemaVersion() {
+			// Only a store below this binary's version can have been
+			// lowered; a current one may hold a copied trail of another
+			// kind of store, whose versions are numbered apart.
+			ver.FileSchema, ver.SchemaKnown = int64(s.version), true
 		}
 		if s.version > 0 && s.version < treeSchema {
 			// A database read as it is, from before the tree: chains only.

@@ -100,8 +100,11 @@ func (p *Printer) object(v any, flat bool) error {
 	}
 	if p.format == CSV {
 		cw := csv.NewWriter(p.w)
-		keys := FieldNames(v)
-		if keys == nil || flat {
+		var keys []string
+		if !flat {
+			keys = FieldNames(v)
+		}
+		if keys == nil {
 			for _, f := range fields {
 				keys = append(keys, f[0])
 			}

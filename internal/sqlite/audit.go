@@ -337,11 +337,14 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 		}
 		v := audit.Verifier{Head: head}
 		cols := eventColumns + ", tree"
-		if db.version > 0 && db.version < int64(SchemaVersion()) {
-			// A lowered version would switch checks off (the tree's, the
-			// state replay's): the trail records the versions the store
-			// really had.
-			v.FileSchema = db.version
+		// A lowered version (to 0 too) would switch checks off (the
+		// tree's, the state replay's): the trail records the versions the
+		// store really had.
+		if db.version < int64(SchemaVersion()) {
+			// Only a store below this binary's version can have been
+			// lowered; a current one may hold a copied trail of another
+			// kind of store, whose versions are numbered apart.
+			v.FileSchema, v.SchemaKnown = db.version, true
 		}
 		if db.version > 0 && db.version < treeSchema {
 			// A store read as it is, from before the tree: its chain only.

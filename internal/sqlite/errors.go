@@ -49,8 +49,9 @@ func (db *DB) classify(err error, what string) error {
 		return gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot %s: I/O error on %s", what, db.path)
 	case sqlite3.SQLITE_ERROR:
 		// The schema is checked at open: a table or column missing from a
-		// store at this binary's version was removed behind its back.
-		if m := err.Error(); strings.Contains(m, "no such table") || strings.Contains(m, "no such column") {
+		// store at this binary's version was removed behind its back (an
+		// older store, read as it is, may lack it: that is no tamper).
+		if m := err.Error(); db.version == int64(SchemaVersion()) && (strings.Contains(m, "no such table") || strings.Contains(m, "no such column")) {
 			return gatehouse.Wrap(gatehouse.ECHECKFAILED, err, "cannot %s: the schema of store %s was altered behind gatehouse's back (%s)", what, db.path, gatehouse.Clip(m, 120))
 		}
 	}

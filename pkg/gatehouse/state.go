@@ -107,7 +107,7 @@ var stateWriters = map[string][]string{
 
 // MayRecordState reports whether an event of action may record the state
 // of key (a state key). store.init and store.migrate record baselines and
-// may record any key.
+// may record any key, but only in a baseline (Replay.Add).
 func MayRecordState(action, key string) bool {
 	if action == ActionStoreInit || action == ActionStoreMigrate {
 		return true
@@ -222,8 +222,19 @@ func (r *Replay) Add(ev *Event) error {
 	if !bytes.Contains(ev.Details, stateMarker) {
 		return nil
 	}
+	// Keys are matched exactly: encoding/json would also take "sTaTe",
+	// which a reader of the event (jq .details.state) does not see.
+	var top map[string]json.RawMessage
 	var d recorded
-	if err := json.Unmarshal(ev.Details, &d); err != nil {
+	if err := json.Unmarshal(ev.Details, &top); err != nil {
+		r.unreadable = append(r.unreadable, ev.Seq)
+		return nil
+	}
+	if raw, ok := top[DetailState]; ok && json.Unmarshal(raw, &d.State) != nil {
+		r.unreadable = append(r.unreadable, ev.Seq)
+		return nil
+	}
+	if raw, ok := top[DetailBaseline]; ok && json.Unmarshal(raw, &d.Baseline) != nil {
 		r.unreadable = append(r.unreadable, ev.Seq)
 		return nil
 	}
@@ -231,6 +242,10 @@ func (r *Replay) Add(ev *Event) error {
 		return nil // "state": inside another detail's value
 	}
 	what := fmt.Sprintf("event %d (%s)", ev.Seq, Clip(ev.Action, maxShown))
+	if !d.Baseline && (ev.Action == ActionStoreInit || ev.Action == ActionStoreMigrate) {
+		r.fault(ev, "", what+" records state without a baseline, which store.init and store.migrate never do")
+		return nil
+	}
 	if d.Baseline {
 		switch {
 		case ev.Action != ActionStoreInit && ev.Action != ActionStoreMigrate:

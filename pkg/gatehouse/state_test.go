@@ -129,11 +129,16 @@ func TestReplayActionsRecordOnlyTheirState(t *testing.T) {
 		ev(1, "store.init", `{"baseline":true,"state":{"user/1":`+userJSON(t, bob)+`}}`),
 		ev(2, "signin.success", `{"state":{"user/1":`+userJSON(t, admin)+`}}`),
 		ev(3, "user.assign", `{"baseline":true,"state":{}}`),
+		// store.migrate records state only as a baseline.
+		ev(4, "store.migrate", `{"from_version":9,"to_version":9,"state":{"user/1":`+userJSON(t, admin)+`}}`),
+		// Keys are exact: "sTaTe" is not the state a reader sees.
+		ev(5, "user.assign", `{"sTaTe":{"user/1":`+userJSON(t, admin)+`},"note":"\"state\":"}`),
 	)
 	c := CompareState(r, map[string]any{"user/1": normalised(admin)})
 	want := []string{
 		"event 2 (signin.success) records user 1, which a signin.success cannot change",
 		"event 3 (user.assign) records a baseline of the whole state, which only store.init and store.migrate record",
+		"event 4 (store.migrate) records state without a baseline, which store.init and store.migrate never do",
 		"user 1 (bob): msp_admin is true in the store, false in the trail (last event 1 store.init)",
 	}
 	if got := problems(c); !reflect.DeepEqual(got, want) {
