@@ -398,24 +398,33 @@ func flatten(prefix string, fields [][2]string) [][2]string {
 // anything else as compact JSON. (encoding/json's \u0026 for & is undone
 // by decoding, so no escape shows.)
 func cell(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	if string(raw) == "null" {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
 		return ""
 	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil {
-		return strings.Join(list, ",")
-	}
-	var v any
-	if json.Unmarshal(raw, &v) == nil {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if enc.Encode(v) == nil {
-			return strings.TrimSuffix(buf.String(), "\n")
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case 'n':
+		if string(raw) == "null" {
+			return ""
+		}
+	case '[', '{':
+		var list []string
+		if raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
+			return strings.Join(list, ",")
+		}
+		var v any
+		if json.Unmarshal(raw, &v) == nil {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if enc.Encode(v) == nil {
+				return strings.TrimSuffix(buf.String(), "\n")
+			}
 		}
 	}
 	var buf bytes.Buffer
