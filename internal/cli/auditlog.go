@@ -34,7 +34,8 @@ func newCmdAuditKeygen(f *Factory) *cobra.Command {
 		Short:       "Make the key pair that signs the audit log's checkpoints",
 		Long: withExitStatus(`Make an Ed25519 key pair for signing checkpoints of the audit log (C2SP signed
 notes). The private key goes to FILE (mode 0600, never overwritten), the public
-key to FILE.pub, and the public key is printed.
+key to FILE.pub, and the public key is printed as one line of text (-o does
+not apply).
 
 Keep the private key off the store's host if you can, or at least where the
 store's writers cannot read it: whoever holds it can sign a checkpoint of a
@@ -321,7 +322,7 @@ format: the event's index, the Merkle inclusion proof (at most one hash per
 level of the tree: 20 at a million events), and the latest signed checkpoint
 with any witness cosignatures. The event itself travels in the proof's extra
 line. Anyone with the log's public key checks it with 'audit verify-proof',
-without the store.
+without the store. The proof is text in its own format: -o does not apply.
 
 The latest checkpoint must cover SEQ: run 'audit checkpoint' first. A stored
 checkpoint that is not in the form gatehouse keeps was tampered with: exit 1,

@@ -2,6 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/wire"
 
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -12,20 +18,112 @@ import (
 func NewCmdConfig(f *Factory) *cobra.Command {
 	cmd := parentCommand(&cobra.Command{
 		Use:   "config",
-		Short: "Show the server's settings, and check them against a policy (for CI)",
+		Short: "The server's settings (show, check) and this client's configuration (client)",
+		Long: withExitStatus(`Two kinds of configuration, kept apart:
+
+  config show, config check   the server's settings, kept in the store and
+                              audited: SSO, support access, seats, …
+  config client               this client's own configuration — which store,
+                              tenant, output format, actor — from flags,
+                              GATEHOUSE_* variables and configuration files,
+                              and where each value came from`),
 	})
-	cmd.AddCommand(newCmdConfigShow(f), newCmdConfigCheck(f))
+	cmd.AddCommand(newCmdConfigShow(f), newCmdConfigCheck(f), newCmdConfigClient(f))
 	return cmd
+}
+
+// ClientSetting is one row of 'config client'.
+type ClientSetting struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// Source is flag, env, file, default or unset; Origin names the flag,
+	// the environment variable or the file.
+	Source string `json:"source"`
+	Origin string `json:"origin"`
+}
+
+var clientColumns = []string{"KEY", "VALUE", "SOURCE"}
+
+func newCmdConfigClient(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "client",
+		Aliases: []string{"view"},
+		Short:   "Show this client's configuration and where each value came from",
+		Long: withExitStatus(`Show the configuration this command line resolves to — the store, tenant,
+output format, actor, colour and quiet settings — and where each value came
+from: a flag, a GATEHOUSE_* environment variable, a configuration file (named),
+or the default. The row "config" lists the configuration files read (comma-
+separated; empty when none was) and what chose them.
+
+Precedence, highest first: flags, GATEHOUSE_* variables, the file named by
+--config or GATEHOUSE_CONFIG (else the XDG config file laid over
+/etc/gatehouse/config.yaml, key by key), defaults. This reads no store: the
+server's settings, kept in the store, are 'gatehouse config show'. A password
+in a PostgreSQL URL is not shown.`),
+		Example: `  gatehouse config client
+  GATEHOUSE_OUTPUT=yaml gatehouse config client -o json --jq '.[] | select(.key == "output")'`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			cfg := f.Config()
+			rows := clientSettings(cfg, os.Getenv("NO_COLOR") != "", osUser())
+			l := p.List(clientColumns, ClientSetting{})
+			defer l.Flush()
+			for _, r := range rows {
+				value, source := r.Value, config.Source{Kind: r.Source, Name: r.Origin}.String()
+				switch {
+				case r.Key == "config" && value == "":
+					value = "(none read)"
+				case r.Key == "actor" && source == "default":
+					source = "default (the OS user)"
+				}
+				if err := l.Add(r, r.Key, value, source); err != nil {
+					return err
+				}
+			}
+			return l.Close()
+		},
+	}
+}
+
+// clientSettings are the rows of 'config client' for cfg. noColorEnv says
+// NO_COLOR is set; osUser is the actor when none is configured.
+func clientSettings(cfg *config.Config, noColorEnv bool, osUser string) []ClientSetting {
+	values := map[string]string{
+		"store":    wire.Display(cfg.Store),
+		"tenant":   cfg.Tenant,
+		"output":   cfg.Output,
+		"actor":    cfg.Actor,
+		"no_color": strconv.FormatBool(cfg.NoColor),
+		"quiet":    strconv.FormatBool(cfg.Quiet),
+	}
+	var rows []ClientSetting
+	for _, key := range config.Keys {
+		src := cfg.Sources[key]
+		r := ClientSetting{Key: key, Value: values[key], Source: src.Kind, Origin: src.Name}
+		switch {
+		case key == "actor" && src.Kind == "unset":
+			r.Value, r.Source = osUser, "default"
+		case key == "no_color" && !cfg.NoColor && noColorEnv:
+			r.Value, r.Source, r.Origin = "true", "env", "NO_COLOR"
+		}
+		rows = append(rows, r)
+	}
+	return append(rows, ClientSetting{Key: "config", Value: strings.Join(cfg.Files, ", "), Source: cfg.FilesFrom.Kind, Origin: cfg.FilesFrom.Name})
 }
 
 func newCmdConfigShow(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show",
-		Short: "Show every server setting in the store, as one document with stable keys",
+		Short: "Show every server setting in the store, as one document with stable keys (not this client's: see 'config client')",
 		Long: withExitStatus(`Show every server setting kept in the store — mode, tenant, external address,
 SSO, support access, seats, and a summary of users — as one document. The keys
 are stable: the same names 'config check' policies use. As a table, nested
-settings are flattened to dotted keys (sso.allow).`),
+settings are flattened to dotted keys (sso.allow). This client's own
+configuration (store path, output format, actor) is 'gatehouse config client'.`),
 		Example: `  gatehouse config show
   gatehouse config show -o json | jq .sso`,
 		Args: noArgs,

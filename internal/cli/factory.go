@@ -93,6 +93,9 @@ func (f *Factory) loadConfig(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if cmd.Annotations[annotationOutput] == outputRaw && pf.Changed("output") {
+		return usageError("%s prints no record: -o does not apply (see '%s --help')", cmd.CommandPath(), cmd.CommandPath())
+	}
 	if expr, _ := pf.GetString("jq"); pf.Changed("jq") {
 		if err := f.setJQ(cmd, cfg, expr); err != nil {
 			return err

@@ -40,7 +40,35 @@ type Config struct {
 	Actor   string
 	NoColor bool
 	Quiet   bool
+
+	// Sources says where each setting's value came from, by key (store,
+	// output, no_color, …), for 'gatehouse config client'.
+	Sources map[string]Source
+	// Files are the configuration files read, in the order they were laid
+	// over one another; FilesFrom is what chose them.
+	Files     []string
+	FilesFrom Source
 }
+
+// Source is where a setting's value came from.
+type Source struct {
+	// Kind is flag, env, file, default or unset.
+	Kind string
+	// Name is the flag (--store), the environment variable
+	// (GATEHOUSE_STORE) or the file's path; empty for default and unset.
+	Name string
+}
+
+// String is the source as one word and its name: "env GATEHOUSE_STORE".
+func (s Source) String() string {
+	if s.Name == "" {
+		return s.Kind
+	}
+	return s.Kind + " " + s.Name
+}
+
+// Keys are the configuration's keys in the order 'config client' lists them.
+var Keys = []string{"store", "tenant", "output", "actor", "no_color", "quiet"}
 
 // file is the configuration file's schema. Decoding is strict: an unknown
 // key is an error naming its line, so a typo never silently does nothing.
@@ -82,15 +110,18 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	v.SetDefault("store", defaultStore())
 	v.SetDefault("output", "table")
 
-	var cfg Config
+	cfg := Config{Sources: map[string]Source{}, FilesFrom: Source{Kind: "default"}}
 	explicit, _ := flags.GetString("config")
-	if explicit == "" {
-		explicit = os.Getenv("GATEHOUSE_CONFIG")
+	if explicit != "" {
+		cfg.FilesFrom = Source{Kind: "flag", Name: "--config"}
+	} else if explicit = os.Getenv("GATEHOUSE_CONFIG"); explicit != "" {
+		cfg.FilesFrom = Source{Kind: "env", Name: "GATEHOUSE_CONFIG"}
 	}
 	files := []string{SystemFile, userFile()}
 	if explicit != "" {
 		files = []string{explicit}
 	}
+	fromFile := map[string]string{}
 	for _, name := range files {
 		if name == "" {
 			continue
@@ -102,9 +133,16 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		if m == nil {
 			continue
 		}
+		cfg.Files = append(cfg.Files, name)
+		for k := range m {
+			fromFile[k] = name // a later file overrides an earlier one
+		}
 		if err := v.MergeConfigMap(m); err != nil {
 			return nil, gatehouse.Wrap(gatehouse.EINVALID, err, "config file %s: %v", name, err)
 		}
+	}
+	for _, key := range Keys {
+		cfg.Sources[key] = source(flags, key, fromFile)
 	}
 	cfg.Store = v.GetString("store")
 	cfg.Tenant = v.GetString("tenant")
@@ -129,6 +167,25 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 	return &cfg, nil
+}
+
+// source is where key's value comes from, in viper's precedence: a flag
+// given, a non-empty environment variable (empty is unset), the last file
+// that sets it, the default.
+func source(flags *pflag.FlagSet, key string, fromFile map[string]string) Source {
+	if f := flags.Lookup(keys[key]); f != nil && f.Changed {
+		return Source{Kind: "flag", Name: "--" + keys[key]}
+	}
+	if env := "GATEHOUSE_" + strings.ToUpper(key); os.Getenv(env) != "" {
+		return Source{Kind: "env", Name: env}
+	}
+	if name, ok := fromFile[key]; ok {
+		return Source{Kind: "file", Name: name}
+	}
+	if key == "tenant" || key == "actor" {
+		return Source{Kind: "unset"}
+	}
+	return Source{Kind: "default"}
 }
 
 // strictBool is a boolean setting: the flag when given, else its

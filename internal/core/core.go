@@ -94,6 +94,11 @@ func (c *Core) update(ctx context.Context, fn func(t *change) (*gatehouse.NewEve
 		if ne == nil || err != nil {
 			return nil, err
 		}
+		if !gatehouse.KnownAction(ne.Action) {
+			// 'audit list --action' completion and the docs list
+			// gatehouse.Actions: a new action is added there.
+			return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "action %s is not in gatehouse.Actions", ne.Action)
+		}
 		if err := t.recordState(ne); err != nil {
 			return nil, err
 		}

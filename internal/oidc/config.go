@@ -138,3 +138,7 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// SigningAlgorithms are the algorithms a policy may allow, for completion
+// and help.
+func SigningAlgorithms() []string { return slices.Clone(signingAlgorithms) }

@@ -193,7 +193,7 @@ func connect(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		now = time.Now
 	}
 	s := &Store{pool: pool, tenant: opts.Tenant, now: now, osUser: opts.OSUser,
-		readOnly: opts.ReadOnly, location: redactURL(rawURL), migrateHook: opts.Migrate}
+		readOnly: opts.ReadOnly, location: RedactURL(rawURL), migrateHook: opts.Migrate}
 	if opts.ReadOnly {
 		err = s.checkReadable(ctx, opts.OlderSchema)
 	} else {
@@ -248,9 +248,9 @@ func (s *Store) Location() string { return s.location }
 // Tenant is the tenant this Store reads and changes.
 func (s *Store) Tenant() string { return s.tenant }
 
-// redactURL returns rawURL without a password, in the user information or
+// RedactURL returns rawURL without a password, in the user information or
 // in the query, for messages.
-func redactURL(rawURL string) string {
+func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "the PostgreSQL database (an invalid URL, not shown)"

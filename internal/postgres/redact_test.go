@@ -15,9 +15,9 @@ func TestRedactURL(t *testing.T) {
 		"postgresql://u@/g?host=/run/pg&PASSWORD=pw4secret":     "postgresql://u@/g?host=%2Frun%2Fpg",
 		"postgres://db/g": "postgres://db/g",
 	} {
-		got := redactURL(in)
+		got := RedactURL(in)
 		if got != want || strings.Contains(got, "secret") {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -799,10 +799,10 @@ func TestOpenAndTenants(t *testing.T) {
 	check(t, "tenants", ids, []string{"", "acme", "zeta"})
 	check(t, "modes", modes, []string{"onprem", "cloud", "cloud"})
 
-	check(t, "redactURL", redactURL("postgres://app:s3cret@db.example:5432/gh?sslmode=verify-full&password=s3cret"),
+	check(t, "RedactURL", RedactURL("postgres://app:s3cret@db.example:5432/gh?sslmode=verify-full&password=s3cret"),
 		"postgres://app@db.example:5432/gh?sslmode=verify-full")
-	if loc := redactURL("postgres://app:s3cret@[::1"); strings.Contains(loc, "s3cret") {
-		t.Errorf("redactURL of a bad URL shows the password: %s", loc)
+	if loc := RedactURL("postgres://app:s3cret@[::1"); strings.Contains(loc, "s3cret") {
+		t.Errorf("RedactURL of a bad URL shows the password: %s", loc)
 	}
 }
 

@@ -45,3 +45,13 @@ func ListTenants(ctx context.Context, location string, o Options) ([]gatehouse.S
 	defer c.Close()
 	return c.Tenants(ctx)
 }
+
+// Display is a store location as messages may show it: a PostgreSQL URL
+// without its password (in the user information or the query), anything
+// else as given.
+func Display(location string) string {
+	if kind, _, err := Parse(location); err == nil && kind == Postgres {
+		return postgres.RedactURL(location)
+	}
+	return location
+}
