@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -43,6 +44,9 @@ type Verifier struct {
 	// SchemaKnown says FileSchema is set (it may be 0: a version lowered
 	// to nothing is lowered too).
 	SchemaKnown bool
+	// FileKind is the kind of store FileSchema counts in: "sqlite" or
+	// "postgres" (RecordedSchema).
+	FileKind string
 
 	schema RecordedSchema
 
@@ -157,48 +161,114 @@ func (v *Verifier) AddTreeChecks(checks []gatehouse.TreeCheck) {
 
 // noteSchema keeps the newest schema version the trail records.
 func (v *Verifier) noteSchema(e *gatehouse.Event) {
+	v.schema.Kind = v.FileKind
 	v.schema.Note(e)
 }
 
-// RecordedSchema follows the schema version an audit trail records: the
-// store.init event's schema_version, then each store.migrate's to_version.
-// A store whose file says less was lowered behind gatehouse's back.
+// RecordedSchema follows the schema version an audit trail records of one
+// kind of store (Kind: "sqlite" or "postgres", whose versions are numbered
+// apart): the store.init event's schema_version, each store.migrate's
+// to_version, and the schema_version a store.copy event records of the
+// store that wrote it. A store whose file says less was lowered behind
+// gatehouse's back.
+//
+// Events record their store's kind ("kind"); older events do not, and
+// are taken as the kind of the store their part of the trail belongs to:
+// the part before a store.copy event that says this store was copied
+// "from" another is that other store's (its location tells its kind), the
+// last part is the store checked. A copy never lowers what the trail
+// records: an appended store.copy can only attribute older, kindless
+// events to the other kind, never lower a version an event records with
+// its kind.
 type RecordedSchema struct {
-	// Version is the newest version recorded (0: none), Seq its event.
+	// Kind is the kind of store checked; set it before Note.
+	Kind string
+	// Version is the newest version recorded for Kind (0: none), Seq its
+	// event.
 	Version, Seq int64
+	// pending are versions recorded without a kind since the last copy
+	// from another store: the checked store's unless a copy follows.
+	pending []recordedVersion
 }
+
+type recordedVersion struct{ version, seq int64 }
 
 // Note reads one event, in sequence order: only store.init, store.migrate
 // and store.copy events matter.
 func (r *RecordedSchema) Note(e *gatehouse.Event) {
-	if e.Action == "store.copy" {
-		// The events before it may be another kind of store's, whose
-		// versions are numbered apart.
-		r.Version, r.Seq = 0, 0
-		return
-	}
-	if e.Action != "store.init" && e.Action != "store.migrate" {
+	if e.Action != "store.init" && e.Action != "store.migrate" && e.Action != "store.copy" {
 		return
 	}
 	var d struct {
-		Init int64 `json:"schema_version"`
-		To   int64 `json:"to_version"`
+		Init int64   `json:"schema_version"`
+		To   int64   `json:"to_version"`
+		Kind string  `json:"kind"`
+		From *string `json:"from"`
 	}
-	if json.Unmarshal(e.Details, &d) == nil && max(d.Init, d.To) > r.Version {
-		r.Version, r.Seq = max(d.Init, d.To), e.Seq
+	if json.Unmarshal(e.Details, &d) != nil {
+		return
 	}
+	if e.Action == "store.copy" && d.From != nil {
+		// The kindless versions before were the source's.
+		if StoreKind(*d.From) == r.Kind {
+			r.foldPending()
+		}
+		r.pending = nil
+	}
+	v := max(d.Init, d.To)
+	switch {
+	case v == 0:
+	case d.Kind != "":
+		r.count(d.Kind, v, e.Seq)
+	case e.Action != "store.copy":
+		r.pending = append(r.pending, recordedVersion{v, e.Seq})
+	}
+}
+
+func (r *RecordedSchema) count(kind string, v, seq int64) {
+	if kind == r.Kind && v > r.Version {
+		r.Version, r.Seq = v, seq
+	}
+}
+
+func (r *RecordedSchema) foldPending() {
+	for _, p := range r.pending {
+		r.count(r.Kind, p.version, p.seq)
+	}
+	r.pending = nil
+}
+
+// Newest is the newest version the whole trail records for Kind, and its
+// event: the kindless versions after the last copy are the checked
+// store's.
+func (r RecordedSchema) Newest() (version, seq int64) {
+	r.pending = slices.Clone(r.pending)
+	r.foldPending()
+	return r.Version, r.Seq
+}
+
+// StoreKind is the kind of store a location names, as store.copy events
+// record it: "postgres" for a postgres:// or postgresql:// URL, else
+// "sqlite" (internal/wire.Parse).
+func StoreKind(location string) string {
+	l := strings.ToLower(location)
+	if strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://") {
+		return "postgres"
+	}
+	return "sqlite"
 }
 
 // LoweredError is the fault of a store whose file says schema version
 // file while its trail records r: nil when the trail records no more. what
 // names the store.
 func (r *RecordedSchema) LoweredError(what string, file int64) error {
-	if r.Version <= file {
+	version, seq := r.Newest()
+	if version <= file {
 		return nil
 	}
 	return gatehouse.Errorf(gatehouse.ECHECKFAILED,
 		"%s says its schema is version %d, but event %d of its audit trail records version %d: the version was lowered behind gatehouse's back; refusing to migrate it (a migration would take the rows as they are now) — run 'gatehouse audit verify' and restore a backup",
-		what, file, r.Seq, r.Version)
+		what, file, seq, version)
 }
 
 // checkpointsAt compares the tree of the first size events with the
@@ -320,8 +390,8 @@ func (v *Verifier) Finish(total int64) Result {
 	if v.fault == nil && v.Head != nil && !v.headSeen {
 		v.fail(v.lastSeq+1, fmt.Sprintf("the chain ends at event %d but the recorded head is event %d: events were removed from the end", v.lastSeq, v.Head.Seq))
 	}
-	if r := v.schema; v.fault == nil && v.SchemaKnown && r.Version > v.FileSchema {
-		v.fail(r.Seq, fmt.Sprintf("the store says its schema is version %d, but event %d records version %d: the version was lowered (which would switch checks off) or tables were removed", v.FileSchema, r.Seq, r.Version))
+	if version, seq := v.schema.Newest(); v.fault == nil && v.SchemaKnown && version > v.FileSchema {
+		v.fail(seq, fmt.Sprintf("the store says its schema is version %d, but event %d records version %d: the version was lowered (which would switch checks off) or tables were removed", v.FileSchema, seq, version))
 	}
 	if v.fault == nil && v.cp < len(v.Checkpoints) {
 		c := v.Checkpoints[len(v.Checkpoints)-1]

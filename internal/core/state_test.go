@@ -14,7 +14,7 @@ import (
 func newSQLiteCore(t *testing.T) *Core {
 	t.Helper()
 	db, _, err := sqlite.Create(context.Background(), filepath.Join(t.TempDir(), "g.db"),
-		sqlite.Options{Migrate: Migrate}, Init(InitParams{Actor: "op", Admin: "alice"}, sqlite.SchemaVersion()))
+		sqlite.Options{Migrate: Migrate}, Init(InitParams{Actor: "op", Admin: "alice"}, "sqlite", sqlite.SchemaVersion()))
 	if err != nil {
 		t.Fatal(err)
 	}

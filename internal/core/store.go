@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 )
 
@@ -20,7 +21,9 @@ type InitParams struct {
 // mode, tenant and creation time, the first MSP admin if named, and in
 // cloud mode the support account — and its store.init event. A store
 // constructor runs it in the transaction that creates the store.
-func Init(p InitParams, schemaVersion int) gatehouse.InitFunc {
+// kind ("sqlite" or "postgres") and schemaVersion are the new store's,
+// which its store.init event records (audit.RecordedSchema).
+func Init(p InitParams, kind string, schemaVersion int) gatehouse.InitFunc {
 	return func(tx gatehouse.Tx) (*gatehouse.NewEvent, error) {
 		t := &change{Tx: tx}
 		for _, kv := range [][2]string{
@@ -36,6 +39,7 @@ func Init(p InitParams, schemaVersion int) gatehouse.InitFunc {
 			"mode":           string(p.Mode),
 			"tenant_id":      p.TenantID,
 			"schema_version": schemaVersion,
+			"kind":           kind,
 		}
 		if p.Admin != "" {
 			// The first MSP admin closes the bootstrap window at once.
@@ -133,11 +137,18 @@ func (c *Core) AppendSynthetic(ctx context.Context, n int, template gatehouse.Ne
 
 // RecordCopy appends the store.copy event that says this store was copied
 // to (role "to") or from (role "from") another, whose location is other,
-// with the copied chain's head.
+// with the copied chain's head, and this store's own kind and schema
+// version: a store made by a copy records its version there, as a new
+// store does in store.init (audit.RecordedSchema).
 func (c *Core) RecordCopy(ctx context.Context, actor, role, other string, head gatehouse.ChainHead) error {
-	_, err := c.update(ctx, func(t *change) (*gatehouse.NewEvent, error) {
+	info, err := c.store.Info(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.update(ctx, func(t *change) (*gatehouse.NewEvent, error) {
 		return &gatehouse.NewEvent{Actor: actor, Action: "store.copy", Target: "store", Outcome: gatehouse.OutcomeSuccess,
-			Details: map[string]any{role: other, "head_seq": head.Seq, "head_hash": head.Hash}}, nil
+			Details: map[string]any{role: other, "head_seq": head.Seq, "head_hash": head.Hash,
+				"kind": audit.StoreKind(info.Path), "schema_version": info.SchemaVersion}}, nil
 	})
 	return err
 }

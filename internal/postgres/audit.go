@@ -325,7 +325,7 @@ func (s *Store) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gat
 			// Only a store below this binary's version can have been
 			// lowered; a current one may hold a copied trail of another
 			// kind of store, whose versions are numbered apart.
-			ver.FileSchema, ver.SchemaKnown = int64(s.version), true
+			ver.FileSchema, ver.SchemaKnown, ver.FileKind = int64(s.version), true, "postgres"
 		}
 		if s.version > 0 && s.version < treeSchema {
 			// A database read as it is, from before the tree: chains only.

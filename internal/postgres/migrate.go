@@ -125,7 +125,7 @@ func (s *Store) recordMigration(ctx context.Context, tx pgx.Tx, from int) error 
 			}
 			maps.Copy(details, d)
 		}
-		details["from_version"], details["to_version"] = from, SchemaVersion()
+		details["from_version"], details["to_version"], details["kind"] = from, SchemaVersion(), "postgres"
 		ne := &gatehouse.NewEvent{
 			Actor:   gatehouse.ActorSystem,
 			Action:  "store.migrate",
@@ -234,7 +234,7 @@ func checkRecordedSchema(ctx context.Context, tx pgx.Tx, from int) error {
 	defer rows.Close()
 	var (
 		tenant, prev string
-		r            audit.RecordedSchema
+		r            = audit.RecordedSchema{Kind: "postgres"}
 		ev           gatehouse.Event
 		details      string
 	)
@@ -249,7 +249,7 @@ func checkRecordedSchema(ctx context.Context, tx pgx.Tx, from int) error {
 			if err := check(); err != nil {
 				return err
 			}
-			prev, r = tenant, audit.RecordedSchema{}
+			prev, r = tenant, audit.RecordedSchema{Kind: "postgres"}
 		}
 		ev.Details = json.RawMessage(details)
 		r.Note(&ev)

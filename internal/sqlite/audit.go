@@ -344,7 +344,7 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 			// Only a store below this binary's version can have been
 			// lowered; a current one may hold a copied trail of another
 			// kind of store, whose versions are numbered apart.
-			v.FileSchema, v.SchemaKnown = db.version, true
+			v.FileSchema, v.SchemaKnown, v.FileKind = db.version, true, "sqlite"
 		}
 		if db.version > 0 && db.version < treeSchema {
 			// A store read as it is, from before the tree: its chain only.

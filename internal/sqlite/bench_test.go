@@ -11,7 +11,7 @@ import (
 
 func benchStore(b *testing.B) *sqlite.DB {
 	b.Helper()
-	db, _, err := sqlite.Create(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{OSUser: "bench"}, core.Init(core.InitParams{Actor: "bench"}, sqlite.SchemaVersion()))
+	db, _, err := sqlite.Create(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{OSUser: "bench"}, core.Init(core.InitParams{Actor: "bench"}, "sqlite", sqlite.SchemaVersion()))
 	if err != nil {
 		b.Fatal(err)
 	}

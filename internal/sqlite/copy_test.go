@@ -19,7 +19,7 @@ func TestCopyRefusesForeignColumns(t *testing.T) {
 	for _, col := range []string{"junk", `value) VALUES (?,?,?); --`} {
 		dir := t.TempDir()
 		src := filepath.Join(dir, "src.db")
-		db, _, err := sqlite.Create(ctx, src, sqlite.Options{}, core.Init(core.InitParams{Actor: "alice"}, sqlite.SchemaVersion()))
+		db, _, err := sqlite.Create(ctx, src, sqlite.Options{}, core.Init(core.InitParams{Actor: "alice"}, "sqlite", sqlite.SchemaVersion()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,7 @@ func newStore(t *testing.T) (*sqlite.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "state", "gatehouse.db")
 	db, created, err := sqlite.Create(ctx, path, sqlite.Options{OSUser: "tester", Now: fixedClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))},
-		core.Init(core.InitParams{Mode: gatehouse.ModeOnPrem, Actor: "alice"}, sqlite.SchemaVersion()))
+		core.Init(core.InitParams{Mode: gatehouse.ModeOnPrem, Actor: "alice"}, "sqlite", sqlite.SchemaVersion()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestCreate(t *testing.T) {
 	t.Run("Again", func(t *testing.T) {
 		db, path := newStore(t)
 		db.Close()
-		db2, created, err := sqlite.Create(ctx, path, sqlite.Options{}, core.Init(core.InitParams{Mode: gatehouse.ModeOnPrem}, sqlite.SchemaVersion()))
+		db2, created, err := sqlite.Create(ctx, path, sqlite.Options{}, core.Init(core.InitParams{Mode: gatehouse.ModeOnPrem}, "sqlite", sqlite.SchemaVersion()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func largeStore(b *testing.B, n int) string {
 	defer os.RemoveAll(tmp)
 	b.Logf("building a store of %d events in %s (kept for later runs)", n, path)
 	built := filepath.Join(tmp, "trail.db")
-	db, _, err := sqlite.Create(ctx, built, sqlite.Options{OSUser: "fill"}, core.Init(core.InitParams{Actor: "fill"}, sqlite.SchemaVersion()))
+	db, _, err := sqlite.Create(ctx, built, sqlite.Options{OSUser: "fill"}, core.Init(core.InitParams{Actor: "fill"}, "sqlite", sqlite.SchemaVersion()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -218,7 +218,7 @@ func (db *DB) migrate(ctx context.Context, init gatehouse.InitFunc) error {
 				}
 				maps.Copy(details, d)
 			}
-			details["from_version"], details["to_version"] = from, SchemaVersion()
+			details["from_version"], details["to_version"], details["kind"] = from, SchemaVersion(), "sqlite"
 			return &gatehouse.NewEvent{
 				Actor:   gatehouse.ActorSystem,
 				Action:  "store.migrate",
@@ -251,7 +251,7 @@ func (tx *Tx) checkRecordedSchema(path string, from int) error {
 		return err
 	}
 	defer rows.Close()
-	var r audit.RecordedSchema
+	r := audit.RecordedSchema{Kind: "sqlite"}
 	for rows.Next() {
 		var ev gatehouse.Event
 		var details string

@@ -18,7 +18,7 @@ func openPostgres(ctx context.Context, url string, o Options) (gatehouse.Store, 
 }
 
 func createPostgres(ctx context.Context, url string, o Options, p core.InitParams) (gatehouse.Store, bool, error) {
-	return postgres.Create(ctx, url, o.postgres(), core.Init(p, postgres.SchemaVersion()))
+	return postgres.Create(ctx, url, o.postgres(), core.Init(p, "postgres", postgres.SchemaVersion()))
 }
 
 func copyToPostgres(ctx context.Context, url string, o Options, src gatehouse.Exporter) (gatehouse.Store, error) {

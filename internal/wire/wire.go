@@ -173,7 +173,7 @@ func Create(ctx context.Context, location string, o Options, p core.InitParams) 
 		st, created, err = createPostgres(ctx, where, o, p)
 	default:
 		var db *sqlite.DB
-		db, created, err = sqlite.Create(ctx, where, o.sqlite(), core.Init(p, sqlite.SchemaVersion()))
+		db, created, err = sqlite.Create(ctx, where, o.sqlite(), core.Init(p, "sqlite", sqlite.SchemaVersion()))
 		st = db
 	}
 	if err != nil {

@@ -112,8 +112,34 @@ func MayRecordState(action, key string) bool {
 	if action == ActionStoreInit || action == ActionStoreMigrate {
 		return true
 	}
-	kind, _ := SplitStateKey(key)
-	return slices.Contains(stateWriters[action], kind)
+	kind, name := SplitStateKey(key)
+	if !slices.Contains(stateWriters[action], kind) {
+		return false
+	}
+	if kind != StateSetting {
+		return true
+	}
+	for _, s := range settingWriters[action] {
+		if name == s || strings.HasSuffix(s, ".") && strings.HasPrefix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// settingWriters is, for each action that records settings, the settings
+// it may record: a key, or a prefix ending in "." — an appended
+// license.set cannot turn required SSO off.
+var settingWriters = map[string][]string{
+	"license.set":       {"license."},
+	"lockout.configure": {"login."},
+	"server.configure":  {"server."},
+	"sso.allow":         {"sso.allow"},
+	"sso.auto_create":   {"sso.auto_create"},
+	"sso.idp":           {"sso.idp", "sso.idp.tested", "sso.issuer"},
+	"sso.require":       {"sso.require"},
+	"sso.test":          {"sso.idp.tested"},
+	"support.configure": {"support."},
 }
 
 // The actions that may record a baseline.
@@ -263,14 +289,121 @@ func (r *Replay) Add(ev *Event) error {
 	if r.entries == nil {
 		r.entries = make(map[string]StateEntry, len(d.State))
 	}
+	users := 0
 	for _, k := range slices.Sorted(maps.Keys(d.State)) {
 		if !MayRecordState(ev.Action, k) {
 			r.fault(ev, k, fmt.Sprintf("%s records %s, which a %s cannot change", what, rowName(k), Clip(ev.Action, maxShown)))
 			continue
 		}
+		if strings.HasPrefix(k, stateUserPre) && !d.Baseline {
+			users++
+			if problem := r.userTransition(ev, k, d.State[k], users); problem != "" {
+				r.fault(ev, k, what+" "+problem)
+				continue
+			}
+		}
 		r.set(ev, k, d.State[k])
 	}
 	return nil
+}
+
+// userWrite is what one action may do to an account's recorded state.
+type userWrite struct {
+	// create: the action may record an account the trail has not recorded
+	// (any fields); it may record no other.
+	create bool
+	// fields are the UserState fields (JSON names) it may change in an
+	// account the trail has recorded.
+	fields []string
+	// support: the account is the support account (kind "support"),
+	// whatever the event's target; else it is the one account named by the
+	// event's target.
+	support bool
+}
+
+// userWrites is, for each action that records accounts, what it may do to
+// them: the state-writer table (stateWriters) says which kinds of row an
+// action records; this says, for accounts, which account and which fields.
+// A replay reports any other change (Replay.Add), so an appended event
+// cannot grant MSP admin or roles under the name of, say, user.enable.
+var userWrites = map[string]userWrite{
+	"user.add":          {create: true},
+	"user.auto_create":  {create: true},
+	"user.enable":       {fields: []string{"enabled"}},
+	"user.disable":      {fields: []string{"enabled"}},
+	"user.assign":       {fields: []string{"roles", "scopes", "groups", "orgs"}},
+	"user.unassign":     {fields: []string{"roles", "scopes", "groups", "orgs"}},
+	"user.password":     {fields: []string{"password"}},
+	"sso.exempt.add":    {fields: []string{"sso_exempt"}},
+	"sso.exempt.remove": {fields: []string{"sso_exempt"}},
+	// The support account: created, renamed, enabled and disabled, given
+	// its password and its Master role and scope by the support commands.
+	"support.configure": {support: true, fields: supportFields},
+	"support.ensure":    {support: true, create: true, fields: supportFields},
+	"support.reenable":  {support: true, create: true, fields: supportFields},
+	"support.request":   {support: true, create: true, fields: supportFields},
+	"support.rotate":    {support: true, create: true, fields: supportFields},
+	"support.revoke":    {support: true, fields: supportFields},
+	"support.sweep":     {support: true, fields: supportFields},
+}
+
+// supportFields are what support commands change in the support account;
+// never msp_admin, its kind or an SSO identity.
+var supportFields = []string{"name", "email", "enabled", "password", "roles", "scopes", "groups", "orgs", "sso_exempt"}
+
+// userTransition checks one account an event records against userWrites:
+// "" when the action may make that change, else the problem. n counts the
+// accounts the event recorded so far.
+func (r *Replay) userTransition(ev *Event, key string, v json.RawMessage, n int) string {
+	w, ok := userWrites[ev.Action]
+	if !ok {
+		return fmt.Sprintf("records %s, which a %s cannot change", rowName(key), Clip(ev.Action, maxShown))
+	}
+	var after UserState
+	if bytes.Equal(v, []byte("null")) || json.Unmarshal(v, &after) != nil {
+		return fmt.Sprintf("records %s as gone or unreadable, which a %s never does", rowName(key), Clip(ev.Action, maxShown))
+	}
+	var before UserState
+	prev, had := r.entries[key]
+	if had && prev.Value != nil && json.Unmarshal(prev.Value, &before) != nil {
+		had = false
+	}
+	had = had && prev.Value != nil
+	switch {
+	case w.support && (after.Kind != "support" || had && before.Kind != "support"):
+		return fmt.Sprintf("changes %s, which is not the support account: a %s changes only that", rowName(key, after), Clip(ev.Action, maxShown))
+	case !w.support && n > 1:
+		return fmt.Sprintf("records a second account, %s: a %s changes one, its target", rowName(key, after), Clip(ev.Action, maxShown))
+	case !w.support && after.Name != ev.Target && (!had || before.Name != ev.Target):
+		return fmt.Sprintf("changes %s, but its target is %s", rowName(key, after), Clip(ev.Target, maxShown))
+	case !had && !w.create:
+		return fmt.Sprintf("records %s, which the trail has not recorded before: a %s never creates an account", rowName(key, after), Clip(ev.Action, maxShown))
+	case had && w.create && w.fields == nil:
+		return fmt.Sprintf("records %s again: a %s only creates an account", rowName(key, after), Clip(ev.Action, maxShown))
+	case !had:
+		return ""
+	}
+	before.Normalise()
+	after.Normalise()
+	for _, f := range changedUserFields(before, after) {
+		if !slices.Contains(w.fields, f) {
+			return fmt.Sprintf("changes %s of %s, which a %s cannot change", f, rowName(key, after), Clip(ev.Action, maxShown))
+		}
+	}
+	return ""
+}
+
+// changedUserFields names the fields (JSON names) in which a and b differ.
+func changedUserFields(a, b UserState) []string {
+	var out []string
+	ta, va, vb := reflect.TypeOf(a), reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range ta.NumField() {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name, _, _ := strings.Cut(ta.Field(i).Tag.Get("json"), ",")
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func (r *Replay) set(ev *Event, k string, v json.RawMessage) {

@@ -13,6 +13,14 @@ func ev(seq int64, action, details string) *Event {
 	return &Event{Seq: seq, Action: action, Details: json.RawMessage(details)}
 }
 
+// evT is ev with the event's target: an event that records an account
+// names it as its target.
+func evT(seq int64, action, target, details string) *Event {
+	e := ev(seq, action, details)
+	e.Target = target
+	return e
+}
+
 func replay(t *testing.T, events ...*Event) *Replay {
 	t.Helper()
 	var r Replay
@@ -57,11 +65,11 @@ func normalised(u UserState) UserState {
 // a recorded state change nothing.
 func TestReplayKeepsTheLastRecord(t *testing.T) {
 	r := replay(t,
-		ev(1, "store.init", `{"baseline":true,"state":{"setting/mode":"onprem","user/1":`+userJSON(t, alice)+`}}`),
-		ev(2, "user.add", `{"id":2,"state":{"user/2":`+userJSON(t, UserState{Name: "bob"})+`}}`),
+		ev(1, "store.init", `{"baseline":true,"state":{"setting/server.port":"443","user/1":`+userJSON(t, alice)+`}}`),
+		evT(2, "user.add", "bob", `{"id":2,"state":{"user/2":`+userJSON(t, UserState{Name: "bob", Kind: "local", Enabled: true})+`}}`),
 		ev(3, "sso.signin", `{"reason":"ok"}`),
-		ev(4, "user.assign", `{"state":{"user/2":`+userJSON(t, bob)+`}}`),
-		ev(5, "server.configure", `{"state":{"setting/mode":null}}`),
+		evT(4, "user.assign", "bob", `{"state":{"user/2":`+userJSON(t, bob)+`}}`),
+		ev(5, "server.configure", `{"state":{"setting/server.port":null}}`),
 		// "state": inside another detail's value is not a record.
 		ev(6, "sso.test", `{"claims":{"state":{"user/2":1}}}`),
 	)
@@ -72,8 +80,8 @@ func TestReplayKeepsTheLastRecord(t *testing.T) {
 	if !ok || e.Seq != 4 || e.Action != "user.assign" || string(e.Value) != userJSON(t, bob) {
 		t.Fatalf("user/2 = %+v, %v", e, ok)
 	}
-	if e, ok := r.Entry("setting/mode"); !ok || e.Value != nil || e.Seq != 5 {
-		t.Fatalf("setting/mode = %+v, %v; want gone since event 5", e, ok)
+	if e, ok := r.Entry("setting/server.port"); !ok || e.Value != nil || e.Seq != 5 {
+		t.Fatalf("setting/server.port = %+v, %v; want gone since event 5", e, ok)
 	}
 	c := CompareState(r, map[string]any{"user/1": normalised(alice), "user/2": normalised(bob)})
 	if !c.OK() || c.Compared != 3 {
@@ -160,8 +168,8 @@ func TestCompareStateFindings(t *testing.T) {
 	mallory := UserState{Name: "mallory", Kind: "local", Enabled: true, Password: strings.Repeat("a", 64)}
 	r := replay(t,
 		ev(1, "store.init", `{"baseline":true,"state":{"setting/sso.require":"true","setting/sso.idp":"`+strings.Repeat("k", 100)+`","user/1":`+userJSON(t, alice)+`}}`),
-		ev(7, "user.add", `{"state":{"user/7":`+userJSON(t, mallory)+`}}`),
-		ev(8, "user.add", `{"state":{"user/8":`+userJSON(t, UserState{Name: "gone"})+`}}`),
+		evT(7, "user.add", "mallory", `{"state":{"user/7":`+userJSON(t, mallory)+`}}`),
+		evT(8, "user.add", "gone", `{"state":{"user/8":`+userJSON(t, UserState{Name: "gone"})+`}}`),
 		ev(9, "support.request", `{"state":{"support":{"request_id":"r1","expires_at":"2026-11-04T10:00:00.000000000Z","password":"`+strings.Repeat("b", 64)+`"}}}`),
 		ev(10, "support.recipients.remove", `{"state":{"recipient/SHA256:x":null}}`),
 	)
@@ -243,6 +251,95 @@ func TestSplitStateKey(t *testing.T) {
 	} {
 		if k, n := SplitStateKey(key); k != want[0] || n != want[1] {
 			t.Errorf("SplitStateKey(%q) = %q, %q", key, k, n)
+		}
+	}
+}
+
+// TestReplayRefusesForgedAccountChanges: an appended event can record only
+// what its action changes, in the account it names — not a grant hidden in
+// a user.enable, a second account, an account created by an action that
+// never creates one, or the support commands changing anyone else.
+func TestReplayRefusesForgedAccountChanges(t *testing.T) {
+	mallory := UserState{Name: "mallory", Kind: "local", Enabled: false}
+	support := UserState{Name: "vendorsupport", Kind: "support", Enabled: false}
+	start := func() []*Event {
+		return []*Event{
+			ev(1, "store.init", `{"baseline":true,"state":{"user/1":`+userJSON(t, alice)+`}}`),
+			evT(2, "user.add", "mallory", `{"state":{"user/2":`+userJSON(t, mallory)+`}}`),
+			evT(3, "support.request", "vendorsupport", `{"state":{"user/3":`+userJSON(t, support)+`}}`),
+		}
+	}
+	with := func(u UserState, f func(*UserState)) string { f(&u); return userJSON(t, u) }
+	enabledAdmin := with(mallory, func(u *UserState) { u.Enabled, u.MSPAdmin = true, true })
+	enabled := with(mallory, func(u *UserState) { u.Enabled = true })
+	cases := []struct {
+		name, want string
+		forged     *Event
+	}{
+		{"grant in an enable", "changes msp_admin of user 2 (mallory), which a user.enable cannot change",
+			evT(4, "user.enable", "mallory", `{"state":{"user/2":`+enabledAdmin+`}}`)},
+		{"another account than the target", "changes user 2 (mallory), but its target is bob",
+			evT(4, "user.enable", "bob", `{"state":{"user/2":`+enabled+`}}`)},
+		{"a second account", "records a second account",
+			evT(4, "user.enable", "alice", `{"state":{"user/1":`+userJSON(t, alice)+`,"user/2":`+enabled+`}}`)},
+		{"an add of an existing account", "records user 2 (mallory) again: a user.add only creates an account",
+			evT(4, "user.add", "mallory", `{"state":{"user/2":`+enabledAdmin+`}}`)},
+		{"an account out of nowhere", "a user.assign never creates an account",
+			evT(4, "user.assign", "zed", `{"state":{"user/9":`+userJSON(t, UserState{Name: "zed", Kind: "local", Enabled: true, MSPAdmin: true})+`}}`)},
+		{"support command on a user", "changes user 2 (mallory), which is not the support account",
+			evT(4, "support.rotate", "vendorsupport", `{"state":{"user/2":`+enabled+`}}`)},
+		{"support account made admin", "changes msp_admin of user 3 (vendorsupport)",
+			evT(4, "support.request", "vendorsupport", `{"state":{"user/3":`+with(support, func(u *UserState) { u.MSPAdmin = true })+`}}`)},
+		{"a sign-in that records an account", "which a signin.success cannot change",
+			evT(4, "signin.success", "mallory", `{"state":{"user/2":`+enabled+`}}`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := replay(t, append(start(), c.forged)...)
+			check := CompareState(r, map[string]any{})
+			var found bool
+			for _, d := range check.Differences {
+				if d.LastSeq == 4 && strings.Contains(d.Problem, c.want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no finding %q for event 4; findings: %+v", c.want, check.Differences)
+			}
+		})
+	}
+	// What the commands do is no finding.
+	r := replay(t, append(start(),
+		evT(4, "user.enable", "mallory", `{"state":{"user/2":`+enabled+`}}`),
+		evT(5, "user.assign", "mallory", `{"state":{"user/2":`+with(mallory, func(u *UserState) { u.Enabled, u.Roles = true, []string{"Technician"} })+`}}`),
+		evT(6, "support.revoke", "vendorsupport", `{"state":{"user/3":`+with(support, func(u *UserState) { u.Password = strings.Repeat("d", 64) })+`}}`),
+	)...)
+	for _, d := range CompareState(r, map[string]any{}).Differences {
+		if strings.HasPrefix(d.Row, "event") {
+			t.Errorf("a legitimate change is a finding: %s", d.Problem)
+		}
+	}
+}
+
+// TestSettingWriters: an action records only its own settings.
+func TestSettingWriters(t *testing.T) {
+	for _, c := range []struct {
+		action, key string
+		want        bool
+	}{
+		{"sso.require", "setting/sso.require", true},
+		{"sso.require", "setting/sso.allow", false},
+		{"license.set", "setting/license.admin_seats", true},
+		{"license.set", "setting/sso.require", false},
+		{"support.configure", "setting/support.ttl", true},
+		{"support.configure", "setting/supportx", false},
+		{"sso.idp", "setting/sso.idp.tested", true},
+		{"sso.test", "setting/sso.idp", false},
+		{"server.configure", "setting/mode", false},
+		{"store.init", "setting/mode", true},
+	} {
+		if got := MayRecordState(c.action, c.key); got != c.want {
+			t.Errorf("MayRecordState(%s, %s) = %v, want %v", c.action, c.key, got, c.want)
 		}
 	}
 }
