@@ -150,7 +150,7 @@ func (s *Store) importFrom(ctx context.Context, src gatehouse.Exporter) error {
 		return classify(err, "copy the store")
 	}
 	defer pgTx.Rollback(context.WithoutCancel(ctx))
-	tx := &Tx{View: View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC()}, s: s}
+	tx := &Tx{View: View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC(), version: s.version}, s: s}
 	ok, err := tx.insertTenant()
 	if err != nil {
 		return err

@@ -52,6 +52,17 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if info, err := old.Info(ctx); err != nil || info.SchemaVersion != 1 {
 		t.Errorf("Info of the old database: %+v, %v", info, err)
 	}
+	// A schema from before the tree has no checkpoints: an empty list, not
+	// a missing table taken for tampering.
+	if err := old.View(ctx, func(v gatehouse.View) error {
+		cps, err := v.Checkpoints()
+		if err != nil || len(cps) != 0 {
+			t.Errorf("checkpoints of a schema-1 database = %v, %v; want none", cps, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	old.Close()
 
 	// The migration runs the hook once per tenant, with that tenant's

@@ -19,6 +19,9 @@ type View struct {
 	q      pgx.Tx
 	tenant string
 	now    time.Time
+	// version is the database's schema version: an older one, read as it
+	// is by the audit commands, may lack a table.
+	version int
 }
 
 // Now is the time of this transaction.
@@ -131,7 +134,7 @@ func (s *Store) changeOnce(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewE
 		return nil, err
 	}
 	defer pgTx.Rollback(context.WithoutCancel(ctx))
-	tx := &Tx{View: View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC()}, s: s}
+	tx := &Tx{View: View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC(), version: s.version}, s: s}
 	if err := pgTx.QueryRow(ctx, qLockHead, s.tenant, audit.GenesisHash).Scan(&tx.head.Seq, &tx.head.Hash); err != nil {
 		return nil, err
 	}
@@ -157,7 +160,7 @@ func (s *Store) View(ctx context.Context, fn func(v gatehouse.View) error) error
 
 func (s *Store) view(ctx context.Context, fn func(v *View) error) error {
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(pgTx pgx.Tx) error {
-		return fn(&View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC()})
+		return fn(&View{ctx: ctx, q: pgTx, tenant: s.tenant, now: s.now().UTC(), version: s.version})
 	})
 	return classify(err, "read the store")
 }

@@ -67,8 +67,12 @@ func (tx *Tx) TreeColumns(records []int64) (map[int64][]byte, error) {
 	return out, nil
 }
 
-// Checkpoints lists the signed checkpoints, smallest first.
+// Checkpoints lists the signed checkpoints, smallest first. A store read
+// as it is from before the tree has none (nor their table).
 func (tx *Tx) Checkpoints() ([]gatehouse.CheckpointRow, error) {
+	if v := tx.db.version; v > 0 && v < treeSchema {
+		return nil, nil
+	}
 	rows, err := tx.tx.QueryContext(tx.ctx, "SELECT size, time, note FROM audit_checkpoints ORDER BY size")
 	if err != nil {
 		return nil, err

@@ -38,6 +38,17 @@ func TestOpenReadOnly(t *testing.T) {
 		if err != nil || !res.OK() || res.Valid != 1 || each != 1 || then {
 			t.Fatalf("verify = %+v, %v; Each saw %d events, Then called: %v", res, err, each, then)
 		}
+		// A schema from before the tree has no checkpoints: an empty list,
+		// not a missing table taken for tampering.
+		if err := db.View(ctx, func(v gatehouse.View) error {
+			cps, err := v.Checkpoints()
+			if err != nil || len(cps) != 0 {
+				t.Errorf("checkpoints of a schema-1 store = %v, %v; want none", cps, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := db.Change(ctx, func(gatehouse.Tx) (*gatehouse.NewEvent, error) {
 			return &gatehouse.NewEvent{Action: "test.change", Target: "t", Outcome: gatehouse.OutcomeSuccess}, nil
 		}); err == nil {
