@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -73,12 +74,28 @@ func Hash(pw []byte, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read random bytes: %w", err)
 	}
-	key := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, keyLen)
+	key := idKey(pw, salt, p, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 var b64 = base64.RawStdEncoding
+
+// hashing bounds the argon2id computations running at once in this
+// process to the number of CPUs Go uses: each holds its memory (19 MiB
+// with the OWASP parameters) for its whole run, and more at once than
+// there are CPUs only adds memory — eight concurrent logons would hold
+// eight times as much — without finishing any sooner. The rest wait their
+// turn; the wait is outside any store transaction (the core hashes before
+// it writes).
+var hashing = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+
+// idKey is argon2.IDKey within the bound on concurrent hashing.
+func idKey(pw, salt []byte, p Params, n uint32) []byte {
+	hashing <- struct{}{}
+	defer func() { <-hashing }()
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, n)
+}
 
 // ErrMalformedHash reports a stored hash that is not an argon2id PHC
 // string gatehouse can verify. It never contains the hash.
@@ -91,7 +108,7 @@ func Verify(phc string, pw []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got := idKey(pw, salt, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
