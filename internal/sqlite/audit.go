@@ -128,7 +128,7 @@ func (db *DB) PutCheckpoint(ctx context.Context, c gatehouse.CheckpointRow) erro
 	if err := audit.CheckNote([]byte(c.Note)); err != nil {
 		return gatehouse.Errorf(gatehouse.EINTERNAL, "refusing to store the checkpoint of %d events: %v", c.Size, err)
 	}
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	sqlTx, err := db.beginWrite(ctx)
 	if err != nil {
 		return db.classify(err, "begin a change")
 	}
@@ -408,7 +408,7 @@ func (db *DB) VerifyChain(ctx context.Context, o gatehouse.VerifyOptions) (gateh
 func (db *DB) AppendSynthetic(ctx context.Context, n int, template gatehouse.NewEvent) error {
 	for done := 0; done < n; {
 		batch := min(10000, n-done)
-		sqlTx, err := db.write.BeginTx(ctx, nil)
+		sqlTx, err := db.beginWrite(ctx)
 		if err != nil {
 			return db.classify(err, "begin")
 		}

@@ -129,7 +129,7 @@ func (db *DB) importFrom(ctx context.Context, src gatehouse.Exporter) error {
 	if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
 		return db.classify(err, "create the store")
 	}
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	sqlTx, err := db.beginWrite(ctx)
 	if err != nil {
 		return db.classify(err, "begin the copy")
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,7 +23,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // ApplicationID marks an SQLite file as a gatehouse store ("GATE"), so that
@@ -78,6 +80,8 @@ type DB struct {
 	// SchemaVersion only when read as it is (OlderSchema).
 	version     int64
 	migrateHook gatehouse.MigrateFunc
+	// busy bounds beginWrite's wait for another writer.
+	busy time.Duration
 	// stmts caches statements prepared on the writer pool; see Tx.exec.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -308,18 +312,21 @@ func openPools(path string, opts Options) (*DB, error) {
 		}
 	}
 	u := url.URL{Scheme: "file", Path: path}
-	base := u.String() + fmt.Sprintf("?mode=%s&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", mode, busy.Milliseconds())
-	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	base := u.String() + fmt.Sprintf("?mode=%s&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", mode)
+	read, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=busy_timeout(%d)&_pragma=query_only(1)", busy.Milliseconds()))
 	if err != nil {
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
 	}
 	read.SetMaxOpenConns(4)
 	db := &DB{path: path, read: read, write: read, readOnly: opts.ReadOnly, now: now, osUser: opts.OSUser,
-		version: int64(SchemaVersion()), migrateHook: opts.Migrate}
+		version: int64(SchemaVersion()), migrateHook: opts.Migrate, busy: busy}
 	if opts.ReadOnly {
 		return db, nil
 	}
-	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	// The writer waits for another writer in beginWrite, in short jittered
+	// steps; SQLite's own handler (sleeps growing to 100 ms) only bridges
+	// a few milliseconds inside a transaction.
+	write, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=busy_timeout(%d)&_txlock=immediate", writerBusyTimeout.Milliseconds()))
 	if err != nil {
 		read.Close()
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
@@ -327,6 +334,46 @@ func openPools(path string, opts Options) (*DB, error) {
 	write.SetMaxOpenConns(1)
 	db.write = write
 	return db, nil
+}
+
+// writerBusyTimeout is SQLite's own busy timeout on the writer's
+// connection: SQLite's handler sleeps 1, 2, 5, 10, … up to 100 ms at a
+// time, so under several writing processes a wait could overshoot the
+// other's commit by tens of milliseconds. The writer's wait is beginWrite's
+// instead; this only covers a statement inside a transaction.
+const writerBusyTimeout = 5 * time.Millisecond
+
+// beginWrite begins a write transaction (BEGIN IMMEDIATE: the write lock
+// at once). While another process writes, it tries again after short
+// random waits (0.5 to 3 ms, then 2 to 12 ms), until ctx ends or
+// the busy timeout has passed: a writer starts within a few milliseconds
+// of the other's commit, and waiting writers do not retry in step.
+func (db *DB) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	deadline := time.Now().Add(db.busy)
+	wait := 500 * time.Microsecond
+	for {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return tx, err
+		}
+		d := wait + rand.N(wait*5)
+		wait = min(wait*2, 2*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(d):
+		}
+	}
+}
+
+// isBusy reports SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code() & 0xff
+	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 }
 
 func exists(path string) bool {

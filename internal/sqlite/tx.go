@@ -117,7 +117,7 @@ func (db *DB) change(ctx context.Context, fn func(tx *Tx) (*gatehouse.NewEvent, 
 		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "cannot change the store %s: it was opened read-only", db.path)
 	}
 	db.prepareHot(ctx)
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	sqlTx, err := db.beginWrite(ctx)
 	if err != nil {
 		return nil, db.classify(err, "begin a change")
 	}
