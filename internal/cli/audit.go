@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -147,7 +148,7 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 	}
 	err = db.ListEvents(ctx, opts.Filter, add)
 	if showProgress && n >= 65536 {
-		fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+		clearProgress(f)
 	}
 	if err != nil {
 		return err
@@ -177,6 +178,12 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 		}
 	}
 	return list.Close()
+}
+
+// clearProgress blanks the progress line on stderr: spaces rather than an
+// erase sequence, so that NO_COLOR's terminal sees no escape at all.
+func clearProgress(f *Factory) {
+	fmt.Fprintf(f.IO.ErrOut, "\r%s\r", strings.Repeat(" ", 60))
 }
 
 // auditListTotal is how many events a listing will print, when that is
@@ -317,8 +324,10 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 		return err
 	}
 	var progress func(done, total int64)
+	shown := false
 	if f.IO.IsStderrTTY() {
 		progress = func(done, total int64) {
+			shown = true
 			fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: verified %d/%d events", done, total)
 		}
 	}
@@ -327,8 +336,8 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 		checks = append(checks, *opts.Checkpoint)
 	}
 	res, err := db.VerifyAudit(ctx, opts.Head, progress, checks...)
-	if progress != nil {
-		fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+	if shown {
+		clearProgress(f)
 	}
 	if err != nil {
 		return err
