@@ -64,7 +64,9 @@ func newCmdAuditList(f *Factory, runF func(*AuditListOptions) error) *cobra.Comm
 or a date (2026-11-01, UTC). --action matches exactly, or every action under
 a prefix with a trailing ".*" (support.*). --limit keeps the last N matching
 events. Lists of any size stream in constant memory in every format;
---follow then waits for new events until interrupted.`),
+--follow then waits for new events until interrupted, printing each as it
+arrives. A table on a terminal goes through a pager ($GATEHOUSE_PAGER, else
+$PAGER, else less -FRX), except with --follow.`),
 		Example: `  gatehouse audit list --since 24h
   gatehouse audit list --action 'support.*' -o jsonl
   gatehouse audit list --actor alice --limit 20

@@ -357,6 +357,25 @@ func TestTerminalLongTrail(t *testing.T) {
 		t.Logf("quit after %v", time.Since(start))
 	})
 
+	t.Run("Streams", func(t *testing.T) {
+		// Every row reaches the pager, and gatehouse holds one chunk of
+		// rows at a time, not the trail: its peak memory stays well under
+		// what 70,000 rows buffered for a table took (140 MiB).
+		count := filepath.Join(term.dir, "rows")
+		s := term.start(200, []string{"GATEHOUSE_PAGER=grep -c bulk.event > " + count}, "audit", "list")
+		if code, out := s.wait(); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if b, _ := os.ReadFile(count); strings.TrimSpace(string(b)) != fmt.Sprint(events) {
+			t.Errorf("the pager received %s rows, want %d", b, events)
+		}
+		rss := s.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB
+		t.Logf("peak RSS %d MiB", rss/1024)
+		if rss > 48<<10 {
+			t.Errorf("peak RSS %d MiB listing %d events to a pager", rss/1024, events)
+		}
+	})
+
 	t.Run("Progress", func(t *testing.T) {
 		// Progress shows on stderr when it is a terminal and stdout is not:
 		// n/total when the total is known, else the count alone.
