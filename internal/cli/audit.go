@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -63,7 +64,9 @@ func newCmdAuditList(f *Factory, runF func(*AuditListOptions) error) *cobra.Comm
 or a date (2026-11-01, UTC). --action matches exactly, or every action under
 a prefix with a trailing ".*" (support.*). --limit keeps the last N matching
 events. Lists of any size stream in constant memory in every format;
---follow then waits for new events until interrupted.`),
+--follow then waits for new events until interrupted, printing each as it
+arrives. A table on a terminal goes through a pager ($GATEHOUSE_PAGER, else
+$PAGER, else less -FRX), except with --follow.`),
 		Example: `  gatehouse audit list --since 24h
   gatehouse audit list --action 'support.*' -o jsonl
   gatehouse audit list --actor alice --limit 20
@@ -110,23 +113,44 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 	if err != nil {
 		return err
 	}
+	if !opts.Follow {
+		// A long listing at a terminal is paged, streaming: the reader
+		// sees the first rows at once, whatever the trail's length.
+		if p, err = f.pagedPrinter(p); err != nil {
+			return err
+		}
+	}
 	list := p.List(eventTableColumns, gatehouse.Event{})
 	defer list.Flush() // what came before an error is still printed
+	if opts.Follow {
+		// The rows already there may be none, or short: width enough for
+		// the events to come (SEQ, TIME, ACTOR, ACTION, TARGET, OUTCOME),
+		// details taking the rest of a terminal's width.
+		list.SetMinWidths(6, 20, 12, 20, 16, 7, 120)
+	}
 	// Progress for long exports: only to a terminal, and only when the data
 	// itself is going elsewhere.
 	showProgress := f.IO.IsStderrTTY() && !f.IO.IsStdoutTTY() && !opts.Follow
+	total := int64(-1) // unknown
+	if showProgress {
+		total = auditListTotal(ctx, db, opts.Filter)
+	}
 	n := 0
 	add := func(ev *gatehouse.Event) error {
 		opts.Filter.AfterSeq = ev.Seq
 		if n++; showProgress && n%65536 == 0 {
-			fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: %d events", n)
+			if total >= int64(n) {
+				fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: %d/%d events", n, total)
+			} else {
+				fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: %d events", n)
+			}
 		}
 		return list.Add(ev, strconv.FormatInt(ev.Seq, 10), ev.Time.Format(time.RFC3339), ev.Actor,
 			ev.Action, ev.Target, string(ev.Outcome), string(ev.Details))
 	}
 	err = db.ListEvents(ctx, opts.Filter, add)
 	if showProgress && n >= 65536 {
-		fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+		clearProgress(f)
 	}
 	if err != nil {
 		return err
@@ -156,6 +180,30 @@ func auditListRun(ctx context.Context, opts *AuditListOptions) error {
 		}
 	}
 	return list.Close()
+}
+
+// clearProgress blanks the progress line on stderr: spaces rather than an
+// erase sequence, so that NO_COLOR's terminal sees no escape at all.
+func clearProgress(f *Factory) {
+	fmt.Fprintf(f.IO.ErrOut, "\r%s\r", strings.Repeat(" ", 60))
+}
+
+// auditListTotal is how many events a listing will print, when that is
+// known without counting them: with no filter but --limit, every event
+// (their sequence numbers run from 1 without a gap), or the limit. -1 when
+// a filter makes it unknown.
+func auditListTotal(ctx context.Context, db *core.Core, fl gatehouse.EventFilter) int64 {
+	if fl.Actor != "" || fl.Action != "" || fl.Target != "" || !fl.Since.IsZero() || !fl.Until.IsZero() || fl.AfterSeq != 0 {
+		return -1
+	}
+	h, err := db.Head(ctx)
+	if err != nil {
+		return -1
+	}
+	if fl.Limit > 0 {
+		return min(h.Seq, int64(fl.Limit))
+	}
+	return h.Seq
 }
 
 // AuditVerifyOptions are the inputs of `gatehouse audit verify`.
@@ -278,8 +326,10 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 		return err
 	}
 	var progress func(done, total int64)
+	shown := false
 	if f.IO.IsStderrTTY() {
 		progress = func(done, total int64) {
+			shown = true
 			fmt.Fprintf(f.IO.ErrOut, "\rgatehouse: verified %d/%d events", done, total)
 		}
 	}
@@ -288,8 +338,8 @@ func auditVerifyRun(ctx context.Context, opts *AuditVerifyOptions) error {
 		checks = append(checks, *opts.Checkpoint)
 	}
 	res, err := db.VerifyAudit(ctx, opts.Head, progress, checks...)
-	if progress != nil {
-		fmt.Fprint(f.IO.ErrOut, "\r\x1b[K")
+	if shown {
+		clearProgress(f)
 	}
 	if err != nil {
 		return err

@@ -177,7 +177,20 @@ func (f *Factory) Printer() (*render.Printer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return render.New(f.IO.Out, format, f.IO.IsStdoutTTY()), nil
+	p := render.New(f.IO.Out, format, f.IO.IsStdoutTTY())
+	p.SetWidth(f.IO.TerminalWidth())
+	return p, nil
+}
+
+// pagedPrinter is the renderer of a listing that may be long: a table on
+// a terminal goes through the pager (iostreams.StartPager), which run
+// stops once the command is done; any other output is p as it is.
+func (f *Factory) pagedPrinter(p *render.Printer) (*render.Printer, error) {
+	if p.Format() != render.Table || !f.IO.IsStdoutTTY() {
+		return p, nil
+	}
+	f.IO.StartPager()
+	return f.Printer()
 }
 
 // Actor is who the audit trail names for this command: --actor,

@@ -8,6 +8,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,5 +35,10 @@ func run(args []string, io *iostreams.IOStreams, now func() time.Time) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
+	io.StopPager()
+	if errors.Is(err, iostreams.ErrClosedPager) {
+		// The reader quit the pager before the end: they saw enough.
+		return exitOK
+	}
 	return f.handleError(cmd, f.finish(err))
 }

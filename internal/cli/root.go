@@ -47,7 +47,7 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 	pf.String("store", "", "the store: an SQLite file's path or a postgres:// URL (default $XDG_STATE_HOME/gatehouse/gatehouse.db)")
 	pf.String("tenant", "", "the tenant of a multi-tenant PostgreSQL store (GATEHOUSE_TENANT)")
 	pf.String("config", "", "configuration file (default: XDG config file over /etc/gatehouse/config.yaml)")
-	pf.StringP("output", "o", "table", "output format: table, json, yaml, jsonl or csv (csv: a header of the JSON field names)")
+	pf.StringP("output", "o", "table", "output format: table, wide (a table that cuts nothing), json, yaml, jsonl or csv (csv: a header of the JSON field names)")
 	pf.String("actor", "", "the admin this change is attributed to (default: the OS user)")
 	pf.Bool("no-color", false, "never colour the output (NO_COLOR is honoured too)")
 	pf.BoolP("quiet", "q", false, "print nothing but data and errors")

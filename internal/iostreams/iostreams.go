@@ -5,16 +5,22 @@
 //   - a message is one line, "gatehouse: " then lower case, no final period,
 //     and never a secret;
 //   - colour only when stdout is a terminal, NO_COLOR is unset and
-//     --no-color was not given.
+//     --no-color was not given;
+//   - a table on a terminal fits its width (TerminalWidth), and a long
+//     listing goes through a pager (StartPager) when stdout is one.
 package iostreams
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
 	"golang.org/x/term"
@@ -30,6 +36,13 @@ type IOStreams struct {
 	stderrTTY bool
 	noColor   bool
 	quiet     bool
+
+	// term is stdout when it is really a terminal (not forced): its size
+	// is read from it, and only then is a pager started.
+	term *os.File
+	// pager is the running pager, whose standard input Out then is.
+	pager     *exec.Cmd
+	pagerPipe io.WriteCloser
 }
 
 // System returns the process's streams. TTY detection happens once, here.
@@ -43,6 +56,9 @@ func System() *IOStreams {
 		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		noColor:   os.Getenv("NO_COLOR") != "",
+	}
+	if s.stdoutTTY {
+		s.term = os.Stdout
 	}
 	if v := os.Getenv("GATEHOUSE_FORCE_TTY"); v != "" { // empty is unset
 		// Strict: the command refuses a value that is not a boolean
@@ -78,6 +94,103 @@ func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
 
 // IsStderrTTY reports whether stderr is a terminal: progress is shown only then.
 func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// TerminalWidth is the width of the terminal stdout shows on, in columns:
+// its size, else $COLUMNS (for GATEHOUSE_FORCE_TTY under watch, which
+// sets it), else 0, unknown.
+func (s *IOStreams) TerminalWidth() int {
+	if !s.stdoutTTY {
+		return 0
+	}
+	if s.term != nil {
+		if w, _, err := term.GetSize(int(s.term.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 0
+}
+
+// ErrClosedPager is the error of a write to a pager that has quit: the
+// reader has seen what they wanted, and the command ends quietly (exit 0).
+var ErrClosedPager = errors.New("the pager was closed")
+
+// PagerCommand is the pager a listing goes through, as git and gh choose
+// it: $GATEHOUSE_PAGER, else $PAGER, else "less -FRX". A variable that is
+// set wins even when empty; an empty one, or "cat", means no pager.
+func PagerCommand() string {
+	cmd, ok := os.LookupEnv("GATEHOUSE_PAGER")
+	if !ok {
+		cmd, ok = os.LookupEnv("PAGER")
+	}
+	if !ok {
+		cmd = "less -FRX"
+	}
+	if cmd = strings.TrimSpace(cmd); cmd == "cat" {
+		return ""
+	}
+	return cmd
+}
+
+// StartPager sends Out through the pager (PagerCommand) until StopPager,
+// when stdout is really a terminal; otherwise, or when the pager cannot be
+// run, it does nothing and the output goes straight to stdout. The
+// command is run by /bin/sh, as git runs it, with LESS=FRX unless LESS
+// is set.
+func (s *IOStreams) StartPager() {
+	cmdline := PagerCommand()
+	if s.term == nil || s.pager != nil || cmdline == "" {
+		return
+	}
+	// sh would start whatever the name, and a pager that is not there
+	// would then look like one that quit at once: look for it first.
+	if _, err := exec.LookPath(strings.Fields(cmdline)[0]); err != nil {
+		s.Message("cannot run the pager (GATEHOUSE_PAGER, PAGER): not found; printing without it")
+		return
+	}
+	cmd := exec.Command("/bin/sh", "-c", cmdline)
+	cmd.Env = os.Environ()
+	if os.Getenv("LESS") == "" {
+		cmd.Env = append(cmd.Env, "LESS=FRX")
+	}
+	cmd.Stdout, cmd.Stderr = s.term, s.ErrOut
+	pipe, err := cmd.StdinPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	if err != nil {
+		s.Message("cannot run the pager (GATEHOUSE_PAGER, PAGER); printing without it")
+		return
+	}
+	s.pager, s.pagerPipe = cmd, pipe
+	s.Out = pagerWriter{pipe}
+}
+
+// StopPager ends the pager's input and waits for it to quit: the reader
+// may still be reading. Out is stdout again.
+func (s *IOStreams) StopPager() {
+	if s.pager == nil {
+		return
+	}
+	s.pagerPipe.Close()
+	s.pager.Wait() // its exit status is the reader's business
+	s.pager, s.pagerPipe = nil, nil
+	s.Out = s.term
+}
+
+// pagerWriter turns the error of a write to a pager that quit into
+// ErrClosedPager.
+type pagerWriter struct{ w io.Writer }
+
+func (p pagerWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if err != nil && (errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed)) {
+		err = ErrClosedPager
+	}
+	return n, err
+}
 
 // SetNoColor turns colour off (--no-color).
 func (s *IOStreams) SetNoColor() { s.noColor = true }

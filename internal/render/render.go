@@ -3,12 +3,14 @@
 // for programs. Field names come from the values' json tags, so every format
 // uses the same stable lower_snake_case names.
 //
-// Tables: on a terminal, tablewriter with a header; when piped, tab-separated
-// rows with no header and no decoration, ready for cut and awk.
+// Tables: on a terminal, a box with a header, every line cut to the
+// terminal's width (-o wide cuts nothing; see table.go); when piped,
+// tab-separated rows with no header and no decoration, ready for cut and
+// awk, -o wide alike.
 //
-// Lists are streamed: JSON, JSON Lines, YAML, CSV and piped tables write each
-// record as it arrives, so listing a million events takes constant memory.
-// Only a terminal table buffers, to size its columns.
+// Lists are streamed: every format writes each record as it arrives, so
+// listing a million events takes constant memory. A terminal table holds
+// one chunk of rows at a time, to size its columns.
 package render
 
 import (
@@ -25,8 +27,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 )
 
 // Format is an output format.
@@ -35,6 +35,10 @@ type Format string
 // Output formats.
 const (
 	Table Format = "table"
+	// Wide is a table with nothing cut to fit the terminal (kubectl's
+	// name). A printer of this format reports itself as Table: commands
+	// that print text of their own for a table print it for wide too.
+	Wide  Format = "wide"
 	JSON  Format = "json"
 	YAML  Format = "yaml"
 	JSONL Format = "jsonl"
@@ -44,7 +48,7 @@ const (
 // Formats are the output formats. Every command supports all of them, so
 // that one output setting in a configuration file suits every command: a
 // single record in JSON Lines is one line, in CSV a header and one row.
-var Formats = []Format{Table, JSON, YAML, JSONL, CSV}
+var Formats = []Format{Table, Wide, JSON, YAML, JSONL, CSV}
 
 // ParseFormat checks an output format name.
 func ParseFormat(s string) (Format, error) {
@@ -64,22 +68,35 @@ type Printer struct {
 	w      io.Writer
 	format Format
 	tty    bool
+	wide   bool // -o wide: a table, nothing cut
+	width  int  // the terminal's columns; 0: unknown, nothing cut
 }
 
 // New returns a printer writing to w. tty says whether w is a terminal.
 func New(w io.Writer, format Format, tty bool) *Printer {
-	return &Printer{w: w, format: format, tty: tty}
+	p := &Printer{w: w, format: format, tty: tty}
+	if format == Wide {
+		p.format, p.wide = Table, true
+	}
+	return p
 }
 
-// Format is the printer's format.
+// SetWidth gives the terminal's width in columns: a table on a terminal
+// is cut to fit it, unless the format is wide. 0 means unknown.
+func (p *Printer) SetWidth(columns int) { p.width = columns }
+
+// Format is the printer's format; Table for -o wide.
 func (p *Printer) Format() Format { return p.format }
 
 // Object writes one value. As a table it is a FIELD/VALUE list in the
-// order of the value's JSON fields.
+// order of the value's JSON fields; on a terminal under that header, with
+// nested objects flattened into dotted keys (settings.ttl) and lists of
+// text comma-joined, so that every show command reads the same way.
 func (p *Printer) Object(v any) error { return p.object(v, false) }
 
 // FlatObject is Object, except that as a table or CSV nested objects are
-// flattened into dotted keys (sso.allow), for documents like config show.
+// flattened into dotted keys (sso.allow) even when piped, for documents
+// like config show.
 func (p *Printer) FlatObject(v any) error { return p.object(v, true) }
 
 func (p *Printer) object(v any, flat bool) error {
@@ -95,8 +112,13 @@ func (p *Printer) object(v any, flat bool) error {
 	if err != nil {
 		return err
 	}
-	if flat {
+	switch {
+	case flat:
 		fields = flatten("", fields)
+	case p.format == Table && p.tty:
+		if fields, err = terminalFields("", v); err != nil {
+			return err
+		}
 	}
 	if p.format == CSV {
 		cw := csv.NewWriter(p.w)
@@ -114,7 +136,11 @@ func (p *Printer) object(v any, flat bool) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	l := p.List(nil)
+	var header []string
+	if p.tty {
+		header = []string{"FIELD", "VALUE"}
+	}
+	l := p.List(header)
 	for _, f := range fields {
 		if err := l.Add(nil, f[0], f[1]); err != nil {
 			return err
@@ -151,15 +177,9 @@ func (p *Printer) List(columns []string, record ...any) *List {
 			l.csv.Write(csvCells(columns))
 		}
 	case p.format == Table && p.tty:
-		opts := []tablewriter.Option{
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAlignment(tw.AlignLeft),
-			tablewriter.WithRowAlignment(tw.AlignLeft),
-		}
-		l.table = tablewriter.NewTable(l.w, opts...)
-		if columns != nil {
-			l.table.Header(toAny(columns)...)
+		l.table = &boxTable{w: l.w, header: columns}
+		if !p.wide {
+			l.table.maxLine = p.width
 		}
 	}
 	return l
@@ -174,7 +194,17 @@ type List struct {
 	enc     *json.Encoder // JSON Lines: one encoder for the whole stream
 	csv     *csv.Writer
 	fields  []string // CSV: the record's JSON field names
-	table   *tablewriter.Table
+	table   *boxTable
+}
+
+// SetMinWidths gives a terminal table's columns minimum widths, for a
+// stream whose first rows cannot size them (a --follow that starts with
+// none). Within the terminal's width they are kept; beyond it the table is
+// cut as ever.
+func (l *List) SetMinWidths(widths ...int) {
+	if l.table != nil {
+		l.table.min = widths
+	}
 }
 
 // Add writes one record: v for structured formats, cells for tables and CSV.
@@ -212,7 +242,7 @@ func (l *List) Add(v any, cells ...string) error {
 		cells[i] = textCell(c)
 	}
 	if l.table != nil {
-		return l.table.Append(toAny(cells)...)
+		return l.table.add(cells)
 	}
 	_, err := l.w.WriteString(strings.Join(cells, "\t") + "\n")
 	return err
@@ -259,15 +289,20 @@ func (l *List) Close() error {
 		_, err = l.w.WriteString("\n]\n")
 	case l.p.format == YAML && l.n == 0:
 		_, err = l.w.WriteString("[]\n")
-	case l.table != nil && l.n > 0:
-		err = l.table.Render()
+	case l.table != nil:
+		err = l.table.close()
 	}
 	return errors.Join(err, l.Flush())
 }
 
-// Flush writes out the records added so far. Once the list is closed it
-// has nothing left to write.
+// Flush writes out the records added so far (a terminal table draws the
+// rows it holds). Once the list is closed it has nothing left to write.
 func (l *List) Flush() error {
+	if l.table != nil {
+		if err := l.table.flush(); err != nil {
+			return err
+		}
+	}
 	if l.csv != nil {
 		l.csv.Flush()
 		if err := l.csv.Error(); err != nil {
@@ -320,14 +355,6 @@ func escapeJSON(b []byte) []byte {
 		i += n
 	}
 	return out
-}
-
-func toAny(s []string) []any {
-	a := make([]any, len(s))
-	for i, v := range s {
-		a[i] = v
-	}
-	return a
 }
 
 // writeJSON writes v as JSON followed by a newline: indented by indent, or
@@ -391,6 +418,42 @@ func flatten(prefix string, fields [][2]string) [][2]string {
 		out = append(out, [2]string{key, f[1]})
 	}
 	return out
+}
+
+// terminalFields are v's fields as a terminal shows them: in order, the
+// fields of a nested object under dotted keys (settings.ttl). Unlike
+// flatten, a string that merely looks like an object stays a string.
+func terminalFields(prefix string, v any) ([][2]string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode output: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return [][2]string{{"value", cell(json.RawMessage(b))}}, nil
+	}
+	var fields [][2]string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		key := prefix + k.(string)
+		if r := bytes.TrimSpace(raw); len(r) > 2 && r[0] == '{' { // {} stays a cell
+			sub, err := terminalFields(key+".", raw)
+			if err != nil {
+				return nil, err
+			}
+			fields = append(fields, sub...)
+			continue
+		}
+		fields = append(fields, [2]string{key, cell(raw)})
+	}
+	return fields, nil
 }
 
 // cell renders a JSON value as the text of a table or CSV cell: a string

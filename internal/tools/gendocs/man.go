@@ -49,6 +49,7 @@ func commonEnv() []envVar {
 	}
 	return append(env,
 		envVar{"GATEHOUSE_FORCE_TTY", "1 makes standard output count as a terminal (tables with headers, colour)"},
+		envVar{"COLUMNS", "the terminal's width when its size cannot be read (as with GATEHOUSE_FORCE_TTY): a table on a terminal is cut to fit it, unless -o wide"},
 		envVar{"NO_COLOR", "any non-empty value turns colour off"},
 		envVar{"XDG_CONFIG_HOME", "the user's configuration directory (default ~/.config)"},
 		envVar{"XDG_STATE_HOME", "the directory of the default store (default ~/.local/state)"},
@@ -58,6 +59,11 @@ func commonEnv() []envVar {
 
 // commandEnv are the variables one command reads besides commonEnv.
 var commandEnv = map[string][]envVar{
+	"gatehouse audit list": {
+		{"GATEHOUSE_PAGER", "the pager a table on a terminal goes through (not with --follow), run by /bin/sh; set but empty, or cat, means none"},
+		{"PAGER", "the pager when GATEHOUSE_PAGER is unset; with neither, less -FRX"},
+		{"LESS", "less's options; FRX when unset"},
+	},
 	"gatehouse sso test": {
 		{"GATEHOUSE_OIDC_CLIENT_SECRET", "a confidential client's secret when --client-secret-file is not given; removed from the environment before a browser starts"},
 		{"BROWSER", "the browser that opens the sign-in URL; else xdg-open when DISPLAY or WAYLAND_DISPLAY is set"},
