@@ -3,19 +3,20 @@ package render
 import (
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/clipperhouse/displaywidth"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 )
 
-// A terminal table is drawn here rather than by a table library, because
-// it must stream: a listing of a million events, a --follow that never
-// ends and a pager that may quit at any row cannot wait for the last row
-// to size the columns. Rows are drawn a chunk at a time (chunkRows, or
-// whatever is waiting when the list is flushed). Column widths come from
-// the first chunk (and any minimum the caller gave) and hold for the rows
-// that follow; a later chunk that needs wider columns, and has room for
-// them, closes the box and opens a new one under a repeated header.
+// A terminal table streams: a listing of a million events, a --follow that
+// never ends and a pager that may quit at any row cannot wait for the last
+// row to size the columns. Rows are drawn a chunk at a time (chunkRows, or
+// whatever is waiting when the list is flushed) by tablewriter in its
+// streaming mode, with the column widths fixed here: they come from the
+// first chunk (and any minimum the caller gave) and hold for the rows that
+// follow; a later chunk that needs wider columns, and has room for them,
+// closes the box and opens a new one under a repeated header.
 //
 // Widths are display widths (displaywidth: wide East Asian characters
 // count two, combining marks nothing). With a terminal width, the widest
@@ -35,8 +36,9 @@ type boxTable struct {
 	maxLine int      // the terminal's columns; 0: no limit
 	min     []int    // minimum widths, by column (SetMinWidths)
 
-	widths  []int      // the open box's column widths; nil: no box open
-	pending [][]string // rows not drawn yet
+	widths  []int              // the open box's column widths; nil: no box open
+	box     *tablewriter.Table // the open box
+	pending [][]string         // rows not drawn yet
 }
 
 // add queues a row, drawing the chunk once it is full.
@@ -54,24 +56,56 @@ func (t *boxTable) flush() error {
 	if len(t.pending) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	widths := t.fit(t.natural())
-	if !slices.Equal(widths, t.widths) {
-		if t.widths != nil {
-			t.rule(&b, "└", "┴", "┘")
+	if widths := t.fit(t.natural()); !slices.Equal(widths, t.widths) {
+		if err := t.closeBox(); err != nil {
+			return err
 		}
-		t.widths = widths
-		t.rule(&b, "┌", "┬", "┐")
-		if t.header != nil {
-			t.row(&b, t.header)
-			t.rule(&b, "├", "┼", "┤")
+		if err := t.openBox(widths); err != nil {
+			return err
 		}
 	}
 	for _, r := range t.pending {
-		t.row(&b, r)
+		if err := t.box.Append(t.cut(r)); err != nil {
+			return err
+		}
 	}
 	t.pending = t.pending[:0]
-	_, err := io.WriteString(t.w, b.String())
+	return nil
+}
+
+// openBox starts a box with these column widths, and its header.
+func (t *boxTable) openBox(widths []int) error {
+	perColumn := tw.NewMapper[int, int]()
+	for i, w := range widths {
+		perColumn.Set(i, w+2) // tablewriter's widths hold the padding
+	}
+	t.widths = widths
+	t.box = tablewriter.NewTable(t.w,
+		tablewriter.WithStreaming(tw.StreamConfig{Enable: true}),
+		tablewriter.WithColumnWidths(perColumn),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	if err := t.box.Start(); err != nil {
+		return err
+	}
+	if t.header != nil {
+		t.box.Header(t.cut(t.header))
+	}
+	return nil
+}
+
+// closeBox draws the open box's bottom edge.
+func (t *boxTable) closeBox() error {
+	if t.box == nil {
+		return nil
+	}
+	err := t.box.Close()
+	t.box, t.widths = nil, nil
 	return err
 }
 
@@ -80,14 +114,7 @@ func (t *boxTable) close() error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if t.widths == nil {
-		return nil
-	}
-	var b strings.Builder
-	t.rule(&b, "└", "┴", "┘")
-	t.widths = nil
-	_, err := io.WriteString(t.w, b.String())
-	return err
+	return t.closeBox()
 }
 
 // natural is the width each column needs to show every cell whole: the
@@ -178,31 +205,18 @@ func (t *boxTable) fit(natural []int) []int {
 	return out
 }
 
-// row draws one row, each cell cut to its column and padded.
-func (t *boxTable) row(b *strings.Builder, cells []string) {
+// cut fits each cell to its column: a cell wider than its column is cut
+// with "…" (display width: wide characters count two), so tablewriter,
+// which would cut it without a mark, never has to.
+func (t *boxTable) cut(cells []string) []string {
+	out := make([]string, len(t.widths))
 	for i, width := range t.widths {
-		c := ""
 		if i < len(cells) {
-			c = cells[i]
+			out[i] = cells[i]
 		}
-		if displaywidth.String(c) > width {
-			c = displaywidth.TruncateString(c, width, ellipsis)
+		if displaywidth.String(out[i]) > width {
+			out[i] = displaywidth.TruncateString(out[i], width, ellipsis)
 		}
-		b.WriteString("│ ")
-		b.WriteString(c)
-		b.WriteString(strings.Repeat(" ", width-displaywidth.String(c)+1))
 	}
-	b.WriteString("│\n")
-}
-
-// rule draws a horizontal edge of the box.
-func (t *boxTable) rule(b *strings.Builder, left, mid, right string) {
-	b.WriteString(left)
-	for i, width := range t.widths {
-		if i > 0 {
-			b.WriteString(mid)
-		}
-		b.WriteString(strings.Repeat("─", width+2))
-	}
-	b.WriteString(right + "\n")
+	return out
 }
