@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"unicode/utf8"
 )
 
 // Code classifies an error by what the caller should do about it. Codes are
@@ -102,11 +103,17 @@ func PathCause(err error) error {
 	return err
 }
 
-// Clip shortens s to n bytes for an error message, so that a megabyte of
+// Clip shortens s to at most n bytes (whole characters) for an error
+// message, so that a megabyte of
 // input does not become a megabyte of stderr.
 func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	// Cut at a character's start, never inside one: a name in another
+	// script would otherwise end in a broken byte sequence.
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
