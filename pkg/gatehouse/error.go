@@ -104,8 +104,8 @@ func PathCause(err error) error {
 }
 
 // Clip shortens s to at most n bytes (whole characters) for an error
-// message, so that a megabyte of
-// input does not become a megabyte of stderr.
+// message, so that a megabyte of input does not become a megabyte of
+// stderr.
 func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
