@@ -34,6 +34,9 @@ type Factory struct {
 	started bool
 	// jq, with --jq, filters what the command prints; run closes it.
 	jq *jq.Writer
+	// reported is set once a command printed the record of its change:
+	// the change is made, whatever goes wrong after.
+	reported bool
 }
 
 // setJQ makes stdout go through the --jq filter. The filter reads JSON:
@@ -69,15 +72,24 @@ const (
 
 // finish ends the --jq filter once the command succeeded, or failed a
 // check (exit 1), whose finding it printed whole: another failure may have
-// printed half a document, and its own error is the one to show.
+// printed half a document, and its own error is the one to show. A filter
+// that fails on the record of a change that was made (a run-time jq error,
+// .a.b on a string) does not undo it, so it does not make the command
+// fail: the error is a warning on stderr and the exit status stays 0,
+// which says the change was made (docs/exit-codes.md).
 func (f *Factory) finish(err error) error {
 	if f.jq == nil || (err != nil && gatehouse.ErrorCode(err) != gatehouse.ECHECKFAILED) {
 		return err
 	}
-	if cerr := f.jq.Close(); err == nil {
-		return cerr
+	cerr := f.jq.Close()
+	switch {
+	case err != nil:
+		return err
+	case cerr != nil && f.reported:
+		f.IO.Message("warning: %s; the change was made", gatehouse.ErrorMessage(cerr))
+		return nil
 	}
-	return err
+	return cerr
 }
 
 // loadConfig resolves configuration from the parsed flags; the root
@@ -226,13 +238,17 @@ func (f *Factory) printerAnd(ctx context.Context, open func(context.Context) (*c
 	return p, c, nil
 }
 
-// Report prints the result of a change. With -q a change that succeeded
-// prints nothing at all, so cron mails nothing; queries print their data
-// with p.Object directly, quiet or not. Commands get p from Printer before
-// they change anything, so a bad -o fails first.
-func (f *Factory) Report(p *render.Printer, v any) error {
-	if f.IO.IsQuiet() {
+// Result prints the record of a change: render.Change, "changed" (false
+// when there was nothing to do) and the fields of v, the thing changed as
+// it now is (docs/configuration.md, "Output"). With -q the table prints
+// nothing at all, so cron mails nothing; a format for programs (json, yaml,
+// jsonl, csv, and --jq) prints the record even with -q: a script asked for
+// it. Commands get p from Printer before they change anything, so a bad -o
+// fails first.
+func (f *Factory) Result(p *render.Printer, changed bool, v any) error {
+	f.reported = true
+	if f.IO.IsQuiet() && p.Format() == render.Table {
 		return nil
 	}
-	return p.Object(v)
+	return p.Object(render.Change{Changed: changed, Object: v})
 }
