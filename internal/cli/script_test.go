@@ -90,6 +90,7 @@ const childGORACE = "atexit_sleep_ms=0 exitcode=66"
 
 // TestScripts runs every end-to-end script against an SQLite store.
 func TestScripts(t *testing.T) {
+	t.Cleanup(func() { checkSchemasCovered(t) })
 	testscript.Run(t, scriptParams("sqlite"))
 }
 
@@ -200,6 +201,7 @@ func scriptParams(store string) testscript.Params {
 			"envesc":     cmdEnvEsc,
 			"pgexec":     cmdPGExec,
 			"storesql":   cmdStoreSQL,
+			"jsonschema": cmdJSONSchema,
 		},
 	}
 }
