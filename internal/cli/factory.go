@@ -34,9 +34,10 @@ type Factory struct {
 	started bool
 	// jq, with --jq, filters what the command prints; run closes it.
 	jq *jq.Writer
-	// reported is set once a command printed the record of its change:
-	// the change is made, whatever goes wrong after.
-	reported bool
+	// reported is set once a command printed the record of its change
+	// (changed says whether it changed anything): the change is made,
+	// whatever goes wrong after.
+	reported, changed bool
 }
 
 // setJQ makes stdout go through the --jq filter. The filter reads JSON:
@@ -86,7 +87,7 @@ func (f *Factory) finish(err error) error {
 	case err != nil:
 		return err
 	case cerr != nil && f.reported:
-		f.IO.Message("warning: %s; the change was made", gatehouse.ErrorMessage(cerr))
+		f.IO.Message("warning: %s; %s", gatehouse.ErrorMessage(cerr), map[bool]string{true: "the change was made", false: "nothing changed"}[f.changed])
 		return nil
 	}
 	return cerr
@@ -246,7 +247,7 @@ func (f *Factory) printerAnd(ctx context.Context, open func(context.Context) (*c
 // it. Commands get p from Printer before they change anything, so a bad -o
 // fails first.
 func (f *Factory) Result(p *render.Printer, changed bool, v any) error {
-	f.reported = true
+	f.reported, f.changed = true, changed
 	if f.IO.IsQuiet() && p.Format() == render.Table {
 		return nil
 	}
