@@ -78,6 +78,14 @@ added; one bad key adds none. Keys already present are left as they are.`),
 				return err
 			}
 			f.IO.Info("added %d recipient(s), %d already present", len(added), len(rs)-len(added))
+			if p.Format() == render.Table {
+				// For people, the recipients added, as 'recipients list'
+				// shows them; the record is for programs.
+				if f.IO.IsQuiet() {
+					return nil
+				}
+				return printRecipients(p, added)
+			}
 			all, err := db.Recipients(cmd.Context())
 			if err != nil {
 				return err
@@ -184,6 +192,9 @@ func newCmdRecipientsRemove(f *Factory) *cobra.Command {
 				return err
 			}
 			f.IO.Info("removed recipient %s (%s)", r.Fingerprint, r.Kind)
+			if p.Format() == render.Table {
+				return nil // the message says it all
+			}
 			all, err := db.Recipients(cmd.Context())
 			if err != nil {
 				return err
