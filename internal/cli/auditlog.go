@@ -254,6 +254,9 @@ sends it again.`),
 			if err != nil {
 				return err
 			}
+			if p.Format() == render.Table {
+				f.reportedTable(res.New)
+			}
 			if toStdout {
 				// The note alone, as it is, so it can be piped or saved.
 				_, err := io.WriteString(f.IO.Out, res.Note)

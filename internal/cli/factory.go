@@ -38,6 +38,8 @@ type Factory struct {
 	// (changed says whether it changed anything): the change is made,
 	// whatever goes wrong after.
 	reported, changed bool
+	// wrote is set once the command opened the store to change it.
+	wrote bool
 }
 
 // setJQ makes stdout go through the --jq filter. The filter reads JSON:
@@ -131,6 +133,7 @@ func (f *Factory) Config() *config.Config { return f.cfg }
 
 // Store opens the store once, on first use, for a command that changes it.
 func (f *Factory) Store(ctx context.Context) (*core.Core, error) {
+	f.wrote = true
 	return f.open(ctx, wire.Options{})
 }
 
@@ -163,6 +166,7 @@ func (f *Factory) open(ctx context.Context, access wire.Options) (*core.Core, er
 
 // CreateStore opens the store, creating and initialising it if needed.
 func (f *Factory) CreateStore(ctx context.Context, p core.InitParams) (gatehouse.StoreInfo, error) {
+	f.wrote = true
 	c, info, err := wire.Create(ctx, f.cfg.Store, f.storeOptions(), p)
 	if err != nil {
 		return info, err
@@ -247,9 +251,14 @@ func (f *Factory) printerAnd(ctx context.Context, open func(context.Context) (*c
 // it. Commands get p from Printer before they change anything, so a bad -o
 // fails first.
 func (f *Factory) Result(p *render.Printer, changed bool, v any) error {
-	f.reported, f.changed = true, changed
+	f.reportedTable(changed)
 	if f.IO.IsQuiet() && p.Format() == render.Table {
 		return nil
 	}
 	return p.Object(render.Change{Changed: changed, Object: v})
 }
+
+// reportedTable notes the result of a change that a command prints its own
+// way as a table (a line, the recipients added) or not at all on stdout
+// (the envelope went there); in the formats for programs it calls Result.
+func (f *Factory) reportedTable(changed bool) { f.reported, f.changed = true, changed }

@@ -479,6 +479,49 @@ func cmdJSONSchema(ts *testscript.TestScript, neg bool, args []string) {
 	schemaMu.Unlock()
 }
 
+// recordsDecisions are the commands that open the store to write it but
+// change nothing an admin asked for: they record a decision (a logon, a
+// sign-in, a test of the IdP) and print it, or nothing. Any other command
+// that writes prints the record of its change.
+var recordsDecisions = map[string]bool{
+	"login":         true,
+	"support login": true,
+	"sso signin":    true,
+	"sso test":      true,
+}
+
+var unreportedOnce = sync.OnceValue(func() string {
+	dir, err := os.MkdirTemp("", "gatehouse-unreported-")
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Join(dir, "log")
+})
+
+// unreportedLog is the file the CLI children name each command in that
+// wrote to the store and printed no record of a change (testOnlyUnreported).
+func unreportedLog() string { return unreportedOnce() }
+
+// checkChangesReported fails t for any command that wrote to the store in
+// the scripts, succeeded, and printed no record of its change, unless it
+// only records decisions.
+func checkChangesReported(t *testing.T) {
+	b, err := os.ReadFile(unreportedLog())
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, path := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if path == "" || seen[path] {
+			continue
+		}
+		seen[path] = true
+		if !recordsDecisions[path] {
+			t.Errorf("gatehouse %s changed the store and printed no record of the change (Factory.Result)", path)
+		}
+	}
+}
+
 // checkSchemasCovered fails t unless the scripts checked the real output
 // of every command that prints JSON against its schema. It runs only when
 // every script ran.

@@ -123,6 +123,7 @@ func (f *Factory) reportIssue(p *render.Printer, res *core.IssueResult) error {
 		f.IO.Info("nothing to do: %s", res.Skipped)
 	}
 	if slices.Contains(res.DeliveredTo, "stdout") {
+		f.reportedTable(res.Issued)
 		return nil
 	}
 	return f.Result(p, res.Issued, res)

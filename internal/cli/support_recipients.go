@@ -81,6 +81,7 @@ added; one bad key adds none. Keys already present are left as they are.`),
 			if p.Format() == render.Table {
 				// For people, the recipients added, as 'recipients list'
 				// shows them; the record is for programs.
+				f.reportedTable(len(added) > 0)
 				if f.IO.IsQuiet() {
 					return nil
 				}
@@ -193,6 +194,7 @@ func newCmdRecipientsRemove(f *Factory) *cobra.Command {
 			}
 			f.IO.Info("removed recipient %s (%s)", r.Fingerprint, r.Kind)
 			if p.Format() == render.Table {
+				f.reportedTable(true)
 				return nil // the message says it all
 			}
 			all, err := db.Recipients(cmd.Context())
