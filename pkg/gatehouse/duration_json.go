@@ -11,7 +11,9 @@ import (
 // setting the value again; the number is for scripts, which need no
 // duration parser to compare it (jq: .ttl_seconds > 86400). A zero
 // (off) duration is "" and 0. The shadow types below are those structs as
-// written; TestDurationSeconds checks that they keep every field.
+// written; TestDurationSeconds checks that they keep every field. A struct
+// that embeds one of them needs a MarshalJSON of its own (SupportConfig's),
+// or the embedded one's would be promoted and write it alone.
 
 // Seconds is d in whole seconds.
 func (d Duration) Seconds() int64 { return int64(time.Duration(d) / time.Second) }
