@@ -230,14 +230,22 @@ sends it again.`),
 			if err != nil {
 				return err
 			}
-			p, c, err := f.PrinterAndStore(cmd.Context())
+			toStdout := out == "-"
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			if toStdout && p.Format() != render.Table {
+				return usageError("--out - writes the signed checkpoint to stdout, where -o %s prints the record: use --out FILE with -o %s", p.Format(), p.Format())
+			}
+			c, err := f.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
 			opts := core.CheckpointOptions{Last: last, LastFrom: "recorded in " + gatehouse.EscapeUnsafe(stateFile), Witnesses: witnesses,
 				Remember: func(note string) error { return writeSignerState(stateFile, key, note) }}
 			res, err := c.Checkpoint(cmd.Context(), key, opts)
-			if res.Note != "" && out != "" {
+			if res.Note != "" && out != "" && !toStdout {
 				// The signed note, even when a witness then failed: it is
 				// stored, and a copy elsewhere is what it is for.
 				if werr := writeReplacing(out, []byte(res.Note)); werr != nil && err == nil {
@@ -247,8 +255,16 @@ sends it again.`),
 			if err != nil {
 				return err
 			}
+			if p.Format() == render.Table {
+				f.reportedTable(res.New)
+			}
+			if toStdout {
+				// The note alone, as it is, so it can be piped or saved.
+				_, err := io.WriteString(f.IO.Out, res.Note)
+				return err
+			}
 			if p.Format() != render.Table {
-				return p.Object(res)
+				return f.Result(p, res.New, res)
 			}
 			if f.IO.IsQuiet() {
 				return nil
@@ -267,7 +283,7 @@ sends it again.`),
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the log's private key `FILE` (from 'audit keygen')")
-	cmd.Flags().StringVar(&out, "out", "", "also write the signed checkpoint to `FILE`, to keep it elsewhere")
+	cmd.Flags().StringVar(&out, "out", "", "also write the signed checkpoint to `FILE`, to keep it elsewhere; - writes it alone to stdout")
 	cmd.Flags().StringVar(&stateFile, "state", "", "the signer's record of the checkpoint it signed last (default: the key `FILE` with .last added)")
 	cmd.Flags().StringVar(&witnessURL, "witness", "", "send the checkpoint to the C2SP tlog-witness at `URL`")
 	cmd.Flags().StringVar(&witnessKey, "witness-key", "", "the witness's public `KEY` (or a file holding it)")

@@ -34,6 +34,12 @@ type Factory struct {
 	started bool
 	// jq, with --jq, filters what the command prints; run closes it.
 	jq *jq.Writer
+	// reported is set once a command printed the record of its change
+	// (changed says whether it changed anything): the change is made,
+	// whatever goes wrong after.
+	reported, changed bool
+	// wrote is set once the command opened the store to change it.
+	wrote bool
 }
 
 // setJQ makes stdout go through the --jq filter. The filter reads JSON:
@@ -69,15 +75,24 @@ const (
 
 // finish ends the --jq filter once the command succeeded, or failed a
 // check (exit 1), whose finding it printed whole: another failure may have
-// printed half a document, and its own error is the one to show.
+// printed half a document, and its own error is the one to show. A filter
+// that fails on the record of a change that was made (a run-time jq error,
+// .a.b on a string) does not undo it, so it does not make the command
+// fail: the error is a warning on stderr and the exit status stays 0,
+// which says the change was made (docs/exit-codes.md).
 func (f *Factory) finish(err error) error {
 	if f.jq == nil || (err != nil && gatehouse.ErrorCode(err) != gatehouse.ECHECKFAILED) {
 		return err
 	}
-	if cerr := f.jq.Close(); err == nil {
-		return cerr
+	cerr := f.jq.Close()
+	switch {
+	case err != nil:
+		return err
+	case cerr != nil && f.reported:
+		f.IO.Message("warning: %s; %s", gatehouse.ErrorMessage(cerr), map[bool]string{true: "the change was made", false: "nothing changed"}[f.changed])
+		return nil
 	}
-	return err
+	return cerr
 }
 
 // loadConfig resolves configuration from the parsed flags; the root
@@ -121,6 +136,7 @@ func (f *Factory) Config() *config.Config { return f.cfg }
 
 // Store opens the store once, on first use, for a command that changes it.
 func (f *Factory) Store(ctx context.Context) (*core.Core, error) {
+	f.wrote = true
 	return f.open(ctx, wire.Options{})
 }
 
@@ -153,6 +169,7 @@ func (f *Factory) open(ctx context.Context, access wire.Options) (*core.Core, er
 
 // CreateStore opens the store, creating and initialising it if needed.
 func (f *Factory) CreateStore(ctx context.Context, p core.InitParams) (gatehouse.StoreInfo, error) {
+	f.wrote = true
 	c, info, err := wire.Create(ctx, f.cfg.Store, f.storeOptions(), p)
 	if err != nil {
 		return info, err
@@ -242,13 +259,22 @@ func (f *Factory) printerAnd(ctx context.Context, open func(context.Context) (*c
 	return p, c, nil
 }
 
-// Report prints the result of a change. With -q a change that succeeded
-// prints nothing at all, so cron mails nothing; queries print their data
-// with p.Object directly, quiet or not. Commands get p from Printer before
-// they change anything, so a bad -o fails first.
-func (f *Factory) Report(p *render.Printer, v any) error {
-	if f.IO.IsQuiet() {
+// Result prints the record of a change: render.Change, "changed" (false
+// when there was nothing to do) and the fields of v, the thing changed as
+// it now is (docs/configuration.md, "Output"). With -q the table prints
+// nothing at all, so cron mails nothing; a format for programs (json, yaml,
+// jsonl, csv, and --jq) prints the record even with -q: a script asked for
+// it. Commands get p from Printer before they change anything, so a bad -o
+// fails first.
+func (f *Factory) Result(p *render.Printer, changed bool, v any) error {
+	f.reportedTable(changed)
+	if f.IO.IsQuiet() && p.Format() == render.Table {
 		return nil
 	}
-	return p.Object(v)
+	return p.Object(render.Change{Changed: changed, Object: v})
 }
+
+// reportedTable notes the result of a change that a command prints its own
+// way as a table (a line, the recipients added) or not at all on stdout
+// (the envelope went there); in the formats for programs it calls Result.
+func (f *Factory) reportedTable(changed bool) { f.reported, f.changed = true, changed }

@@ -86,5 +86,5 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	} else {
 		f.IO.Info("store %s is already initialised; nothing changed", info.Path)
 	}
-	return f.Report(p, info)
+	return f.Result(p, info.Created, info)
 }

@@ -38,7 +38,7 @@ assignment. Assigning a role beyond the seats is refused.`),
 			if !changed {
 				f.IO.Info("licence unchanged")
 			}
-			return f.Report(p, l)
+			return f.Result(p, changed, l)
 		},
 	}
 	set.Flags().IntVar(&seats, "admin-seats", 0, "number of admin seats; 0 for no per-administrator limit")

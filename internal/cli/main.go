@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/spf13/cobra"
 )
 
 // Main runs gatehouse with the process's arguments and streams and returns
@@ -35,6 +36,9 @@ func run(args []string, io *iostreams.IOStreams, now func() time.Time) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil && f.wrote && !f.reported && testOnlyUnreported != nil {
+		testOnlyUnreported(cmd)
+	}
 	io.StopPager()
 	if errors.Is(err, iostreams.ErrClosedPager) {
 		// The reader quit the pager before the end: they saw enough.
@@ -42,3 +46,10 @@ func run(args []string, io *iostreams.IOStreams, now func() time.Time) int {
 	}
 	return f.handleError(cmd, f.finish(err))
 }
+
+// testOnlyUnreported, set by the tests, hears of every command that opened
+// the store to change it and succeeded without printing the record of a
+// change (Factory.Result): the tests check that each is one that only
+// records decisions (a logon), so that a new command that changes
+// something cannot leave its record out unnoticed.
+var testOnlyUnreported func(cmd *cobra.Command)

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/cobra"
 )
 
 // TestMain lets testscript run the real gatehouse main in a child process
@@ -72,6 +73,15 @@ func testMain() int {
 			}
 		}
 	}
+	if log := os.Getenv("GATEHOUSE_TEST_UNREPORTED"); log != "" {
+		testOnlyUnreported = func(cmd *cobra.Command) {
+			f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err == nil {
+				fmt.Fprintln(f, strings.TrimPrefix(cmd.CommandPath(), "gatehouse "))
+				f.Close()
+			}
+		}
+	}
 	now := time.Now
 	if s := os.Getenv("GATEHOUSE_TEST_NOW"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
@@ -90,6 +100,7 @@ const childGORACE = "atexit_sleep_ms=0 exitcode=66"
 
 // TestScripts runs every end-to-end script against an SQLite store.
 func TestScripts(t *testing.T) {
+	t.Cleanup(func() { checkSchemasCovered(t); checkChangesReported(t) })
 	testscript.Run(t, scriptParams("sqlite"))
 }
 
@@ -164,6 +175,7 @@ func scriptParams(store string) testscript.Params {
 			env.Setenv("OSUSER", osUser())
 			env.Setenv("GATEHOUSE_STORE", filepath.Join(env.WorkDir, "state", "gatehouse.db"))
 			env.Setenv("STORE", store)
+			env.Setenv("GATEHOUSE_TEST_UNREPORTED", unreportedLog())
 			env.Setenv("GATEHOUSE_TEST_SYSTEM_CONFIG", filepath.Join(env.WorkDir, "etc", "gatehouse", "config.yaml"))
 			docs, err := filepath.Abs(filepath.Join("..", "..", "docs"))
 			if err != nil {
@@ -200,6 +212,7 @@ func scriptParams(store string) testscript.Params {
 			"envesc":     cmdEnvEsc,
 			"pgexec":     cmdPGExec,
 			"storesql":   cmdStoreSQL,
+			"jsonschema": cmdJSONSchema,
 		},
 	}
 }

@@ -95,7 +95,7 @@ func serverConfigureRun(cmd *cobra.Command, opts *ServerConfigureOptions) error 
 	} else {
 		f.IO.Info("server address unchanged: %s", a.LoginURL())
 	}
-	return f.Report(p, newServerView(a, true))
+	return f.Result(p, changed, newServerView(a, true))
 }
 
 func newCmdServerShow(f *Factory) *cobra.Command {

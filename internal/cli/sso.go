@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ func newCmdSSOFlag(f *Factory, name, key, short, long string) *cobra.Command {
 				return err
 			}
 			err = f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetSSOFlag(cmd.Context(), f.Actor(), key, on) },
-				"sso "+name+" is now "+args[0], "sso "+name+" was already "+args[0]+"; nothing changed")
+				ssoAfter(cmd.Context()), "sso "+name+" is now "+args[0], "sso "+name+" was already "+args[0]+"; nothing changed")
 			if err != nil || key != core.SettingSSORequire || !on {
 				return err
 			}
@@ -103,7 +104,7 @@ func newCmdSSOExempt(f *Factory) *cobra.Command {
 			Args:    exactArgs(1, "USER"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetSSOExempt(cmd.Context(), f.Actor(), args[0], add) },
-					"exemption "+map[bool]string{true: "added", false: "removed"}[add], "nothing changed")
+					ssoAfter(cmd.Context()), "exemption "+map[bool]string{true: "added", false: "removed"}[add], "nothing changed")
 			},
 		})
 	}
@@ -209,7 +210,7 @@ server read theirs from a file or the environment.`),
 				return usageError("nothing to set: give --issuer, --client-id, a key source or a policy flag (see 'gatehouse sso idp set --help')")
 			}
 			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetIdP(cmd.Context(), f.Actor(), ch) },
-				"identity provider settings changed", "identity provider settings unchanged")
+				ssoAfter(cmd.Context()), "identity provider settings changed", "identity provider settings unchanged")
 		},
 	}
 	fl := set.Flags()
@@ -252,6 +253,18 @@ func validateIssuer(s string) error {
 		return usageError("invalid --issuer %q: give the IdP's https issuer URL", gatehouse.Clip(s, 60))
 	}
 	return nil
+}
+
+// ssoAfter is the record of a change to the SSO settings: what 'sso
+// status' prints.
+func ssoAfter(ctx context.Context) func(*core.Core) (any, error) {
+	return func(db *core.Core) (any, error) {
+		s, err := db.SSOSettings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return SSOStatus{SSOSettings: s, AutoCreateEffective: s.Allow && s.AutoCreate}, nil
+	}
 }
 
 // SSOStatus is what `sso status` prints.

@@ -38,7 +38,7 @@ checked. See docs/operations.md for restoring.`),
 				return err
 			}
 			f.IO.Info("backup written to %s (audit head %d)", info.Path, info.Head.Seq)
-			return f.Report(p, info)
+			return f.Result(p, true, info)
 		},
 	})
 	var to string
@@ -75,7 +75,7 @@ The target's password is never printed nor recorded: keep it out of the URL
 				return err
 			}
 			f.IO.Info("copied %d events and the store's rows to %s; the copy's audit trail verifies (head %d)", res.Events, res.To, res.Head.Seq)
-			return f.Report(p, res)
+			return f.Result(p, true, res)
 		},
 	}
 	copyCmd.Flags().StringVar(&to, "to", "", "the new store: a file path or a postgres:// URL")

@@ -79,9 +79,23 @@ func (f *Factory) issue(cmd *cobra.Command, fl issueFlags, o core.IssueOptions,
 	if err != nil {
 		return err
 	}
+	if fl.out == "-" && p.Format() != render.Table {
+		return envelopeAndRecord(p.Format())
+	}
 	svc, err := f.Store(cmd.Context())
 	if err != nil {
 		return err
+	}
+	if fl.out == "" && p.Format() != render.Table {
+		// Without --out the envelope goes to stdout unless an endpoint
+		// takes it.
+		st, err := svc.SupportState(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if st.Settings.Endpoint == "" {
+			return envelopeAndRecord(p.Format())
+		}
 	}
 	o.Out, o.Stdout, o.Armor = fl.out, f.IO.Out, fl.armor
 	res, err := run(svc, cmd.Context(), o)
@@ -91,9 +105,17 @@ func (f *Factory) issue(cmd *cobra.Command, fl issueFlags, o core.IssueOptions,
 	return f.reportIssue(p, res)
 }
 
+// envelopeAndRecord refuses, before anything changes, to write both the
+// envelope and the record of -o FORMAT to stdout: one would corrupt the
+// other, and dropping the record a script asked for would be silent.
+func envelopeAndRecord(format render.Format) error {
+	return usageError("the envelope would go to stdout, where -o %s prints the record: use --out FILE with -o %s", format, format)
+}
+
 // reportIssue prints the result of a request or rotation: on stdout, unless
-// the envelope itself went there, when only the one-line summary on stderr
-// is printed. With -q a success prints nothing.
+// the envelope itself went there (only with -o table: issue refuses the
+// other formats), when only the one-line summary on stderr is printed.
+// With -q a success prints nothing.
 func (f *Factory) reportIssue(p *render.Printer, res *core.IssueResult) error {
 	if res.Issued {
 		f.IO.Info("issued a new credential for %s (request %s), valid until %s", res.Account, res.RequestID, res.ExpiresAt.Format(time.RFC3339))
@@ -101,14 +123,17 @@ func (f *Factory) reportIssue(p *render.Printer, res *core.IssueResult) error {
 		f.IO.Info("nothing to do: %s", res.Skipped)
 	}
 	if slices.Contains(res.DeliveredTo, "stdout") {
+		f.reportedTable(res.Issued)
 		return nil
 	}
-	return f.Report(p, res)
+	return f.Result(p, res.Issued, res)
 }
 
-// applyChange runs a change that may find nothing to do, and says which.
-func (f *Factory) applyChange(ctx context.Context, change func(*core.Core) (bool, error), did, nothing string) error {
-	db, err := f.Store(ctx)
+// applyChange runs a change that may find nothing to do, says which on
+// stderr, and prints its record (Result): whether it changed anything and
+// the object after returns, read after the change.
+func (f *Factory) applyChange(ctx context.Context, change func(*core.Core) (bool, error), after func(*core.Core) (any, error), did, nothing string) error {
+	p, db, err := f.PrinterAndStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -121,7 +146,23 @@ func (f *Factory) applyChange(ctx context.Context, change func(*core.Core) (bool
 	} else {
 		f.IO.Info("%s", nothing)
 	}
-	return nil
+	v, err := after(db)
+	if err != nil {
+		return err
+	}
+	return f.Result(p, done, v)
+}
+
+// supportAfter is the record of a change to support access: what 'support
+// status' prints.
+func (f *Factory) supportAfter(ctx context.Context) func(*core.Core) (any, error) {
+	return func(db *core.Core) (any, error) {
+		st, err := db.SupportState(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return supportStatus(&st, f.Now().UTC()), nil
+	}
 }
 
 func newCmdSupportRequest(f *Factory) *cobra.Command {
@@ -210,7 +251,7 @@ func newCmdSupportRevoke(f *Factory) *cobra.Command {
 				return err
 			}
 			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.RevokeSupport(cmd.Context(), f.Actor(), reason) },
-				"support access revoked", "support access was already off; nothing changed")
+				f.supportAfter(cmd.Context()), "support access revoked", "support access was already off; nothing changed")
 		},
 	}, func(cmd *cobra.Command) {
 		cmd.Flags().StringVar(&reason, "reason", "", "why access is revoked (recorded in the audit trail)")
@@ -229,7 +270,7 @@ Audited as actor system, with the OS user and any --actor as run_by.`),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SweepSupport(cmd.Context(), f.Config().Actor) },
-				"the expired support credential was ended", "no expired support credential; nothing changed")
+				f.supportAfter(cmd.Context()), "the expired support credential was ended", "no expired support credential; nothing changed")
 		},
 	}
 }
@@ -252,7 +293,7 @@ Ensure issues no credential. Refused on-prem.`),
 			if err := checkReason(reason); err != nil {
 				return err
 			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -267,7 +308,11 @@ Ensure issues no credential. Refused on-prem.`),
 			default:
 				f.IO.Info("the support account exists and is enabled; nothing changed")
 			}
-			return nil
+			after, err := f.supportAfter(cmd.Context())(db)
+			if err != nil {
+				return err
+			}
+			return f.Result(p, res.Done, after)
 		},
 	}, func(cmd *cobra.Command) {
 		cmd.Flags().StringVar(&reason, "reason", "cloud policy: the vendor's support account must exist", "why the account is restored (recorded)")

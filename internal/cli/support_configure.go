@@ -84,7 +84,7 @@ func newCmdSupportConfigure(f *Factory) *cobra.Command {
 			} else {
 				f.IO.Info("support settings unchanged")
 			}
-			return f.Report(p, s)
+			return f.Result(p, changed, s)
 		},
 	}
 	fl := cmd.Flags()

@@ -78,10 +78,20 @@ added; one bad key adds none. Keys already present are left as they are.`),
 				return err
 			}
 			f.IO.Info("added %d recipient(s), %d already present", len(added), len(rs)-len(added))
-			if f.IO.IsQuiet() {
-				return nil
+			if p.Format() == render.Table {
+				// For people, the recipients added, as 'recipients list'
+				// shows them; the record is for programs.
+				f.reportedTable(len(added) > 0)
+				if f.IO.IsQuiet() {
+					return nil
+				}
+				return printRecipients(p, added)
 			}
-			return printRecipients(p, added)
+			all, err := db.Recipients(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.Result(p, len(added) > 0, RecipientsChange{Added: fingerprints(added), Removed: []string{}, Recipients: nonNilRecipients(all)})
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "recipients-file", "R", nil, "read recipients from FILE (age format; - for stdin)")
@@ -103,6 +113,29 @@ func openInput(f *Factory, flag, name string) (*os.File, func(), error) {
 		return nil, nil, gatehouse.Wrap(gatehouse.EINVALID, err, "cannot read %s: %v", name, gatehouse.PathCause(err))
 	}
 	return file, func() { file.Close() }, nil
+}
+
+// RecipientsChange is the record of 'support recipients add' and 'remove':
+// the fingerprints added or removed, and every recipient after the change.
+type RecipientsChange struct {
+	Added      []string              `json:"added"`
+	Removed    []string              `json:"removed"`
+	Recipients []gatehouse.Recipient `json:"recipients"`
+}
+
+func fingerprints(rs []gatehouse.Recipient) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Fingerprint
+	}
+	return out
+}
+
+func nonNilRecipients(rs []gatehouse.Recipient) []gatehouse.Recipient {
+	if rs == nil {
+		return []gatehouse.Recipient{}
+	}
+	return rs
 }
 
 var recipientColumns = []string{"FINGERPRINT", "KIND", "COMMENT", "ADDED", "BY"}
@@ -147,7 +180,7 @@ func newCmdRecipientsRemove(f *Factory) *cobra.Command {
 		Example: `  gatehouse support recipients remove SHA256:2hC1bT2A3o6y9m7eXq0mU5O4kTqJz2b0iYlU4nY8vUo`,
 		Args:    exactArgs(1, "FINGERPRINT|RECIPIENT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -160,7 +193,15 @@ func newCmdRecipientsRemove(f *Factory) *cobra.Command {
 				return err
 			}
 			f.IO.Info("removed recipient %s (%s)", r.Fingerprint, r.Kind)
-			return nil
+			if p.Format() == render.Table {
+				f.reportedTable(true)
+				return nil // the message says it all
+			}
+			all, err := db.Recipients(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return f.Result(p, true, RecipientsChange{Added: []string{}, Removed: []string{r.Fingerprint}, Recipients: nonNilRecipients(all)})
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ account: on its live credential) and clear its count of failures. Audited
 		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.Unlock(cmd.Context(), f.Actor(), args[0]) },
-				"user unlocked", "the user had no failed logons; nothing changed")
+				userAfter(cmd.Context(), args[0]), "user unlocked", "the user had no failed logons; nothing changed")
 		},
 	}
 }
@@ -110,7 +111,7 @@ Defaults after PCI DSS 8.3.4: 5 failures, 30m window, 30m lock.
 				return err
 			}
 			f.IO.Info("%s", map[bool]string{true: "lockout settings changed", false: "lockout settings unchanged"}[changed])
-			return f.Report(p, pol)
+			return f.Result(p, changed, pol)
 		},
 	}
 	fl := configure.Flags()
@@ -201,6 +202,11 @@ visibility. --created-since and --older-than bound their creation time;
 	return cmd
 }
 
+// userAfter is the record of a change to a user: what 'users show' prints.
+func userAfter(ctx context.Context, ref string) func(*core.Core) (any, error) {
+	return func(db *core.Core) (any, error) { return db.User(ctx, ref) }
+}
+
 func yesNo(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }
 
 func newCmdUsersShow(f *Factory) *cobra.Command {
@@ -270,7 +276,7 @@ least 12 characters); only an argon2id hash is kept.`),
 			} else {
 				f.IO.Info("nothing changed: user %s (id %d) already exists", u.Name, u.ID)
 			}
-			return f.Report(p, u)
+			return f.Result(p, changed, u)
 		},
 	}
 	cmd.Flags().StringVar(&nu.Email, "email", "", "the user's email")
@@ -308,7 +314,7 @@ func newCmdUsersPasswd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -316,7 +322,11 @@ func newCmdUsersPasswd(f *Factory) *cobra.Command {
 				return err
 			}
 			f.IO.Info("password set")
-			return nil
+			u, err := db.User(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return f.Result(p, true, u)
 		},
 	}
 }
@@ -352,7 +362,7 @@ assignment is refused. One audited change.`, false: `Remove roles, scopes, group
 			if !changed {
 				f.IO.Info("nothing changed")
 			}
-			return f.Report(p, u)
+			return f.Result(p, changed, u)
 		},
 	}
 	fl := cmd.Flags()
@@ -374,7 +384,7 @@ func newCmdUsersEnable(f *Factory, enable bool) *cobra.Command {
 		Args:    exactArgs(1, "USER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.applyChange(cmd.Context(), func(db *core.Core) (bool, error) { return db.SetEnabled(cmd.Context(), f.Actor(), args[0], enable) },
-				"user "+verb+"d", "the user was already "+verb+"d; nothing changed")
+				userAfter(cmd.Context(), args[0]), "user "+verb+"d", "the user was already "+verb+"d; nothing changed")
 		},
 	}
 }
@@ -411,7 +421,7 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 		Example: "  gatehouse " + plural + " add " + map[string]string{"role": "Technician", "scope": "Helpdesk", "group": "'Tier 1'", "org": "Contoso"}[kind],
 		Args:    exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := f.Store(cmd.Context())
+			p, db, err := f.PrinterAndStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -424,7 +434,20 @@ func NewCmdRecords(f *Factory, kind string) *cobra.Command {
 			} else {
 				f.IO.Info("nothing changed: %s %s already exists", kind, existing)
 			}
-			return nil
+			rs, err := db.Records(cmd.Context(), kind)
+			if err != nil {
+				return err
+			}
+			name := existing
+			if changed {
+				name = args[0]
+			}
+			for _, r := range rs {
+				if r.Name == name {
+					return f.Result(p, changed, r)
+				}
+			}
+			return gatehouse.Errorf(gatehouse.EINTERNAL, "the %s just added is not in the list", kind)
 		},
 	}
 	cmd.AddCommand(list, add)

@@ -105,7 +105,7 @@ func insertUser(t *change, nu NewUser, actor string) (int64, error) {
 //
 // Adding an account that already exists under that name (in any case)
 // changes nothing and is no error (changed is false, u the account) when
-// it is what was asked for: a local account with that email, if one is
+// it is what was asked for: an enabled local account with that email, if one is
 // given, and that admin flag. One that differs, or a password given for
 // it, is ECONFLICT: the password or settings would otherwise be dropped
 // without a word.
@@ -125,6 +125,10 @@ func (c *Core) AddUser(ctx context.Context, actor string, nu NewUser) (u gatehou
 				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists; nothing changed (set its password with 'gatehouse users passwd %s')", ex.Name, ex.Name)
 			case ex.Kind != "local" || (email != "" && email != ex.Email) || nu.Admin != ex.MSPAdmin:
 				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists with other settings; nothing changed (see 'gatehouse users show %s')", ex.Name, ex.Name)
+			case !ex.Enabled:
+				// An add asks for an enabled account; enabling one is its own
+				// decision (it may take a seat), made with 'users enable'.
+				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "a user named %s already exists and is disabled; nothing changed (enable it with 'gatehouse users enable %s')", ex.Name, ex.Name)
 			}
 			u = ex
 			return nil, nil

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -150,12 +151,16 @@ func escapeLines(s string) string {
 	return strings.Join(parts, "\n")
 }
 
-// normalise turns json.Number into the int or float64 gojq works on.
+// normalise turns json.Number into the int, *big.Int or float64 gojq
+// works on: an integer too large for int stays exact, as in jq 1.7.
 func normalise(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
 			return int(i)
+		}
+		if b, ok := new(big.Int).SetString(x.String(), 10); ok {
+			return b
 		}
 		if f, err := x.Float64(); err == nil {
 			return f

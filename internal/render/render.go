@@ -480,8 +480,12 @@ func cell(raw json.RawMessage) string {
 		if raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
 			return strings.Join(list, ",")
 		}
+		// Numbers stay as written (json.Number): through float64, an ID
+		// above 2^53 would change.
 		var v any
-		if json.Unmarshal(raw, &v) == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if dec.Decode(&v) == nil {
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
 			enc.SetEscapeHTML(false)
@@ -513,15 +517,23 @@ func csvRow(names []string, fields [][2]string) []string {
 
 // FieldNames returns the JSON field names of v's type (a struct or a
 // pointer to one), in order, including those omitted when empty; fields of
-// embedded structs are flattened as encoding/json does. It returns nil for
-// any other type, or when the type marshals itself.
+// embedded structs are flattened as encoding/json does. For a type that
+// marshals itself they are the keys of its zero value's JSON object, for a
+// Change "changed" and its object's names. It returns nil for any other
+// type.
 func FieldNames(v any) []string {
+	if c, ok := v.(Change); ok {
+		return append([]string{"changed"}, FieldNames(c.Object)...)
+	}
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == nil || t.Kind() != reflect.Struct || t.Implements(marshaler) || reflect.PointerTo(t).Implements(marshaler) {
+	if t == nil || t.Kind() != reflect.Struct {
 		return nil
+	}
+	if t.Implements(marshaler) || reflect.PointerTo(t).Implements(marshaler) {
+		return marshalledNames(t)
 	}
 	var names []string
 	for i := range t.NumField() {
@@ -542,3 +554,49 @@ func FieldNames(v any) []string {
 }
 
 var marshaler = reflect.TypeFor[json.Marshaler]()
+
+// marshalledNames are the keys, in order, of the JSON object that a zero
+// value of a struct type that marshals itself writes (the settings that add
+// a _seconds field beside each duration); nil when it writes no object.
+func marshalledNames(t reflect.Type) []string {
+	b, err := json.Marshal(reflect.New(t).Interface())
+	if err != nil {
+		return nil
+	}
+	fields, err := orderedFields(json.RawMessage(b))
+	if err != nil || len(fields) == 0 || (len(fields) == 1 && fields[0][0] == "value") {
+		return nil
+	}
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f[0]
+	}
+	return names
+}
+
+// Change is the record a command that changes something prints: "changed"
+// (false when there was nothing to do) followed by the fields of Object,
+// the thing changed as it now is — the same fields its show or status
+// command prints, so one --jq path and one schema fragment serve both.
+// Object is a struct, or a pointer to one, that writes a JSON object.
+type Change struct {
+	Changed bool
+	Object  any
+}
+
+// MarshalJSON writes {"changed":…, then Object's fields}.
+func (c Change) MarshalJSON() ([]byte, error) {
+	obj, err := json.Marshal(c.Object)
+	if err != nil {
+		return nil, err
+	}
+	obj = bytes.TrimSpace(obj)
+	if len(obj) < 2 || obj[0] != '{' {
+		return nil, fmt.Errorf("a change's object must be a JSON object, not %.20s", obj)
+	}
+	out := fmt.Appendf(nil, `{"changed":%t`, c.Changed)
+	if rest := bytes.TrimSpace(obj[1:]); len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, obj[1:]...), nil
+}

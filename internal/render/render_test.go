@@ -47,3 +47,64 @@ func TestCSVCell(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVHeaderIsJSONKeys: a record's CSV header is its JSON keys in order,
+// for a struct, for one that marshals itself (durations written with their
+// seconds) and for a change's record ("changed" then the object's fields).
+func TestCSVHeaderIsJSONKeys(t *testing.T) {
+	pol := gatehouse.DefaultLockoutPolicy()
+	type thing struct {
+		Name string `json:"name"`
+		Note string `json:"note,omitempty"`
+	}
+	for name, v := range map[string]any{
+		"lockout":        pol,
+		"change":         Change{Changed: true, Object: pol},
+		"change-pointer": Change{Changed: false, Object: &thing{Name: "a", Note: "b"}},
+	} {
+		var js, cs bytes.Buffer
+		if err := New(&js, JSON, false).Object(v); err != nil {
+			t.Fatal(err)
+		}
+		if err := New(&cs, CSV, false).Object(v); err != nil {
+			t.Fatal(err)
+		}
+		fields, err := orderedFields(json.RawMessage(js.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, f := range fields {
+			keys = append(keys, f[0])
+		}
+		header, _, _ := strings.Cut(cs.String(), "\n")
+		if header != strings.Join(keys, ",") {
+			t.Errorf("%s: CSV header %q, JSON keys %q", name, header, keys)
+		}
+	}
+	var js bytes.Buffer
+	if err := New(&js, JSON, false).Object(Change{Changed: true, Object: pol}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{
+  "changed": true,
+  "max_failures": 5,
+  "failure_window": "30m",
+  "failure_window_seconds": 1800,
+  "lockout": "30m",
+  "lockout_seconds": 1800
+}
+`
+	if js.String() != want {
+		t.Errorf("change record:\n%s\nwant\n%s", js.String(), want)
+	}
+}
+
+// TestCellKeepsBigIntegers: an integer above 2^53 inside a nested value
+// reaches a CSV cell digit for digit, not rounded through float64.
+func TestCellKeepsBigIntegers(t *testing.T) {
+	const big = `{"id":9007199254740993,"list":[18446744073709551615]}`
+	if got := cell(json.RawMessage(big)); got != big {
+		t.Errorf("cell(%s) = %s", big, got)
+	}
+}
