@@ -78,6 +78,8 @@ func SplitStateKey(key string) (kind, name string) {
 var stateWriters = map[string][]string{
 	"license.set":               {StateSetting},
 	"lockout.configure":         {StateSetting},
+	"notify.add":                {StateSetting},
+	"notify.remove":             {StateSetting},
 	"server.configure":          {StateSetting},
 	"sso.allow":                 {StateSetting},
 	"sso.auto_create":           {StateSetting},
