@@ -193,11 +193,10 @@ does not take it.`),
 			src := notify.Source{StoreID: id, Tenant: info.TenantID, Version: buildVersion().Version}
 			ev := &gatehouse.Event{Seq: 0, Time: f.Now().UTC(), Actor: f.Actor(), Action: "notify.test", Target: r.Name,
 				Outcome: gatehouse.OutcomeSuccess, Details: []byte(`{"test":true}`)}
-			m, err := notify.NewMessage(r.Format, src, ev)
+			m, err := notify.NewMessageID(r.Format, src, notify.EventID(id, 0)+"_test_"+time.Now().UTC().Format("20060102T150405"), ev)
 			if err != nil {
 				return err
 			}
-			m.ID = notify.EventID(id, 0) + "_test_" + time.Now().UTC().Format("20060102T150405")
 			sink, err := notify.NewSink(&r, os.Getenv)
 			if err != nil {
 				return err

@@ -218,6 +218,8 @@ func scriptParams(store string) testscript.Params {
 			"envesc":     cmdEnvEsc,
 			"pgexec":     cmdPGExec,
 			"storesql":   cmdStoreSQL,
+			"webhook":    cmdWebhook,
+			"rsyslog":    cmdRsyslog,
 		},
 	}
 }

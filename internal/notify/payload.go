@@ -50,7 +50,11 @@ type GatehousePayload struct {
 
 // NewMessage builds the message of ev in format.
 func NewMessage(format string, src Source, ev *gatehouse.Event) (Message, error) {
-	id := EventID(src.StoreID, ev.Seq)
+	return NewMessageID(format, src, EventID(src.StoreID, ev.Seq), ev)
+}
+
+// NewMessageID builds a message of ev with another ID ('notify test').
+func NewMessageID(format string, src Source, id string, ev *gatehouse.Event) (Message, error) {
 	var v any
 	switch format {
 	case gatehouse.FormatGatehouse:

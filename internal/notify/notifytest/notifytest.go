@@ -116,9 +116,10 @@ type Rsyslog struct {
 	// (udp://127.0.0.1:PORT, tcp://…, unix:///…).
 	UDP, TCP, Unix string
 	// Out is the file it writes every message to, one RFC 5424 line each.
-	Out string
-	cmd *exec.Cmd
-	log bytes.Buffer
+	Out     string
+	cmd     *exec.Cmd
+	log     bytes.Buffer
+	sockDir string
 }
 
 // RsyslogBinary is where rsyslogd is looked for.
@@ -163,7 +164,15 @@ func StartRsyslog(dir string) (*Rsyslog, error) {
 	if err != nil {
 		return nil, err
 	}
-	sock := filepath.Join(dir, "log.sock")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	// A socket's path is at most 107 bytes: its own short directory.
+	sockDir, err := os.MkdirTemp("", "gh-rsyslog-")
+	if err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(sockDir, "log.sock")
 	out := filepath.Join(dir, "received.log")
 	conf := fmt.Sprintf(`global(workDirectory=%q)
 module(load="imuxsock" SysSock.Use="off")
@@ -180,10 +189,11 @@ action(type="omfile" file=%q template="rfc5424" flushOnTXEnd="on" asyncWriting="
 		return nil, err
 	}
 	r := &Rsyslog{UDP: "udp://127.0.0.1:" + strconv.Itoa(udp), TCP: "tcp://127.0.0.1:" + strconv.Itoa(tcp),
-		Unix: "unix://" + sock, Out: out}
+		Unix: "unix://" + sock, Out: out, sockDir: sockDir}
 	r.cmd = exec.Command(bin, "-n", "-f", confPath, "-i", filepath.Join(dir, "rsyslogd.pid"))
 	r.cmd.Stdout, r.cmd.Stderr = &r.log, &r.log
 	if err := r.cmd.Start(); err != nil {
+		os.RemoveAll(sockDir)
 		return nil, err
 	}
 	// Ready once all three inputs listen.
@@ -233,4 +243,5 @@ func (r *Rsyslog) Close() {
 		r.cmd.Process.Kill()
 		r.cmd.Wait()
 	}
+	os.RemoveAll(r.sockDir)
 }
