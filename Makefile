@@ -41,7 +41,7 @@ install: build
 	$(BIN) completion fish > $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/gatehouse.fish
 	chmod 0644 $(DESTDIR)$(DATADIR)/bash-completion/completions/gatehouse \
 	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_gatehouse $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/gatehouse.fish
-	for u in gatehouse-rotate.service gatehouse-rotate.timer; do \
+	for u in gatehouse-rotate.service gatehouse-rotate.timer gatehouse-forward.service; do \
 	  sed 's|/usr/local/bin/gatehouse|$(BINDIR)/gatehouse|g' docs/examples/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
 	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
 	done

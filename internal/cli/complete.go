@@ -86,6 +86,8 @@ func addCompletions(f *Factory, root *cobra.Command) {
 // wherever such a flag appears, each with what it means.
 var flagValues = map[string][]cobra.Completion{
 	"action":          actionValues(),
+	"on":              actionValues(), // notify add: an action or glob
+	"format":          {"gatehouse\tgatehouse's own event JSON", "ocsf\tOCSF 1.x: Authentication 3002, Account Change 3001"},
 	"mode":            {"onprem\ton-premise: one server, its own store", "cloud\tthe vendor's multi-tenant cloud"},
 	"scheme":          {"https", "http"},
 	"algorithms":      oidc.SigningAlgorithms(),

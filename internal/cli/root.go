@@ -69,6 +69,8 @@ named by --config or GATEHOUSE_CONFIG, else the XDG config file laid over
 		NewCmdStore(f),
 		NewCmdTenants(f),
 		NewCmdAudit(f),
+		NewCmdNotify(f),
+		NewCmdEvents(f),
 		NewCmdVersion(f),
 	)
 	root.Version = buildVersion().Version

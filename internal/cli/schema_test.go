@@ -71,6 +71,11 @@ var commandOutputs = map[string]commandOutput{
 	"audit verify":              outData(auditVerifyOutput{}),
 	"audit verify-proof":        outData(ProofResult{}),
 	"config client":             outList(ClientSetting{}),
+	"events forward":            outNone,
+	"notify add":                outChange(gatehouse.NotifyRule{}),
+	"notify list":               outList(gatehouse.NotifyRule{}),
+	"notify remove":             outChange(gatehouse.NotifyRule{}),
+	"notify test":               outNone,
 	"config check":              outList(policy.Finding{}),
 	"config show":               outData(gatehouse.ServerConfig{}),
 	"groups add":                outChange(gatehouse.Record{}),
@@ -487,13 +492,16 @@ var schemaCheckedElsewhere = map[string]string{
 
 // recordsDecisions are the commands that open the store to write it but
 // change nothing an admin asked for: they record a decision (a logon, a
-// sign-in, a test of the IdP) and print it, or nothing. Any other command
-// that writes prints the record of its change.
+// sign-in, a test of the IdP) and print it, or nothing — or, events
+// forward, move only their delivery cursor, which is operational state
+// beside the audited changes. Any other command that writes prints the
+// record of its change.
 var recordsDecisions = map[string]bool{
-	"login":         true,
-	"support login": true,
-	"sso signin":    true,
-	"sso test":      true,
+	"events forward": true,
+	"login":          true,
+	"support login":  true,
+	"sso signin":     true,
+	"sso test":       true,
 }
 
 var unreportedOnce = sync.OnceValue(func() string {

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/core"
 	"github.com/gatehouse-dev/gatehouse/internal/iostreams"
+	"github.com/gatehouse-dev/gatehouse/internal/notify"
 	"github.com/gatehouse-dev/gatehouse/internal/pgtest"
 	"github.com/gatehouse-dev/gatehouse/internal/support"
 	"github.com/jackc/pgx/v5"
@@ -79,6 +80,23 @@ func testMain() int {
 			if err == nil {
 				fmt.Fprintln(f, strings.TrimPrefix(cmd.CommandPath(), "gatehouse "))
 				f.Close()
+			}
+		}
+	}
+	// GATEHOUSE_TEST_FORWARD_CRASH=STEP[:N] kills 'events forward' at the
+	// Nth time (default the first) it reaches a step of a delivery: read
+	// (events read, nothing sent), sent (the sink took it, the cursor has
+	// not moved), advanced (the cursor moved).
+	if at := os.Getenv("GATEHOUSE_TEST_FORWARD_CRASH"); at != "" {
+		step, nth, _ := strings.Cut(at, ":")
+		n, _ := strconv.Atoi(nth)
+		n = max(n, 1)
+		notify.TestOnlyFault = func(s string) {
+			if s == step {
+				if n--; n == 0 {
+					syscall.Kill(os.Getpid(), syscall.SIGKILL)
+					select {}
+				}
 			}
 		}
 	}
@@ -213,6 +231,8 @@ func scriptParams(store string) testscript.Params {
 			"pgexec":     cmdPGExec,
 			"storesql":   cmdStoreSQL,
 			"jsonschema": cmdJSONSchema,
+			"webhook":    cmdWebhook,
+			"rsyslog":    cmdRsyslog,
 		},
 	}
 }

@@ -40,6 +40,14 @@ func (t *change) SetSetting(key, value string) error {
 	return nil
 }
 
+func (t *change) DeleteSetting(key string) (bool, error) {
+	deleted, err := t.Tx.DeleteSetting(key)
+	if deleted && err == nil {
+		t.wrote(gatehouse.SettingStateKey(key), nil)
+	}
+	return deleted, err
+}
+
 func (t *change) InsertUser(r gatehouse.UserRow) (int64, error) {
 	id, err := t.Tx.InsertUser(r)
 	if err != nil {

@@ -12,7 +12,7 @@ var appTables = []string{
 	"settings", "users", "roles", "scopes", "groups", "orgs",
 	"user_roles", "user_scopes", "user_groups", "user_orgs",
 	"support_credentials", "support_recipients", "sso_exemptions",
-	"sso_attempts", "login_failures",
+	"sso_attempts", "login_failures", "notify_cursors",
 }
 
 // GrantApplicationRole gives role what the application needs and no more:

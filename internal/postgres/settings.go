@@ -40,3 +40,12 @@ func (tx *Tx) SetSetting(key, value string) error {
 		ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value`, key, value)
 	return classify(err, "write a setting")
 }
+
+// DeleteSetting removes a setting; false when it was not set.
+func (tx *Tx) DeleteSetting(key string) (bool, error) {
+	tag, err := tx.exec("DELETE FROM settings WHERE tenant_id = $1 AND key = $2", key)
+	if err != nil {
+		return false, classify(err, "remove a setting")
+	}
+	return tag.RowsAffected() > 0, nil
+}

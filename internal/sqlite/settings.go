@@ -67,6 +67,16 @@ func (tx *Tx) SetSetting(key, value string) error {
 	return err
 }
 
+// DeleteSetting removes a setting; false when it was not set.
+func (tx *Tx) DeleteSetting(key string) (bool, error) {
+	res, err := tx.tx.ExecContext(tx.ctx, "DELETE FROM settings WHERE key = ?", key)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // Info describes the store: its schema version, mode and tenant.
 func (db *DB) Info(ctx context.Context) (gatehouse.StoreInfo, error) {
 	info := gatehouse.StoreInfo{Path: db.path, SchemaVersion: SchemaVersion()}

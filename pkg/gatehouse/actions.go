@@ -19,6 +19,8 @@ var Actions = []ActionInfo{
 	{"lockout.configure", "the login lockout settings changed"},
 	{"login.denied", "a local password logon was refused"},
 	{"login.success", "a local password logon succeeded"},
+	{"notify.add", "a notification rule was added"},
+	{"notify.remove", "a notification rule was removed"},
 	{"org.add", "an organisation record was added"},
 	{"role.add", "a role record was added"},
 	{"scope.add", "a scope record was added"},

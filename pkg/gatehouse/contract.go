@@ -253,6 +253,8 @@ type Tx interface {
 	View
 
 	SetSetting(key, value string) error
+	// DeleteSetting removes a setting; false when it was not set.
+	DeleteSetting(key string) (bool, error)
 
 	// InsertUser adds an account and returns its ID.
 	InsertUser(r UserRow) (int64, error)

@@ -78,6 +78,8 @@ func SplitStateKey(key string) (kind, name string) {
 var stateWriters = map[string][]string{
 	"license.set":               {StateSetting},
 	"lockout.configure":         {StateSetting},
+	"notify.add":                {StateSetting},
+	"notify.remove":             {StateSetting},
 	"server.configure":          {StateSetting},
 	"sso.allow":                 {StateSetting},
 	"sso.auto_create":           {StateSetting},
@@ -133,6 +135,8 @@ func MayRecordState(action, key string) bool {
 var settingWriters = map[string][]string{
 	"license.set":       {"license."},
 	"lockout.configure": {"login."},
+	"notify.add":        {NotifyRulePrefix},
+	"notify.remove":     {NotifyRulePrefix},
 	"server.configure":  {"server."},
 	"sso.allow":         {"sso.allow"},
 	"sso.auto_create":   {"sso.auto_create"},

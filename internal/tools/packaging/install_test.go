@@ -102,6 +102,7 @@ func TestInstallTree(t *testing.T) {
 		"usr/local/share/fish/vendor_completions.d/gatehouse.fish": 0o644,
 		"usr/local/lib/systemd/system/gatehouse-rotate.service":    0o644,
 		"usr/local/lib/systemd/system/gatehouse-rotate.timer":      0o644,
+		"usr/local/lib/systemd/system/gatehouse-forward.service":   0o644,
 		"usr/local/share/doc/gatehouse/examples/crontab":           0o644,
 		"usr/local/share/doc/gatehouse/examples/ci-check.sh":       0o644,
 	}
@@ -272,13 +273,21 @@ func TestInstalledSystemdUnits(t *testing.T) {
 	sa := need(t, "systemd-analyze", "systemd")
 	root := prefixed(t)
 	unitDir := filepath.Join(root, "lib/systemd/system")
-	service := filepath.Join(unitDir, "gatehouse-rotate.service")
 	timer := filepath.Join(unitDir, "gatehouse-rotate.timer")
+	for _, name := range []string{"gatehouse-rotate.service", "gatehouse-forward.service"} {
+		checkUnit(t, sa, root, unitDir, filepath.Join(unitDir, name), timer)
+	}
+}
+
+// checkUnit checks one installed service (and the timer) as
+// TestInstalledSystemdUnits says.
+func checkUnit(t *testing.T, sa, root, unitDir, service, timer string) {
+	t.Helper()
 
 	// --man=no: the Documentation= pages are checked below, in the tree.
 	cmd := exec.Command(sa, "verify", "--man=no", service, timer)
 	cmd.Dir = unitDir
-	if out, err := cmd.CombinedOutput(); err != nil || bytes.Contains(out, []byte("gatehouse-rotate")) {
+	if out, err := cmd.CombinedOutput(); err != nil || bytes.Contains(out, []byte("gatehouse-")) {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 
@@ -290,7 +299,7 @@ func TestInstalledSystemdUnits(t *testing.T) {
 		t.Fatalf("systemd-analyze security: %v, no exposure level in\n%s", err, out)
 	}
 	if level, _ := strconv.ParseFloat(string(m[1]), 64); err != nil || level > 2.0 {
-		t.Errorf("gatehouse-rotate.service: exposure %s, want at most 2.0 (%v)", m[1], err)
+		t.Errorf("%s: exposure %s, want at most 2.0 (%v)", filepath.Base(service), m[1], err)
 	}
 
 	bin := filepath.Join(root, "bin", "gatehouse")
