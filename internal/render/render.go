@@ -192,9 +192,12 @@ type List struct {
 	columns []string
 	n       int
 	enc     *json.Encoder // JSON Lines: one encoder for the whole stream
-	csv     *csv.Writer
-	fields  []string // CSV: the record's JSON field names
-	table   *boxTable
+	// JSON: one indenting encoder for the whole array, into buf.
+	jenc   *json.Encoder
+	buf    bytes.Buffer
+	csv    *csv.Writer
+	fields []string // CSV: the record's JSON field names
+	table  *boxTable
 }
 
 // SetMinWidths gives a terminal table's columns minimum widths, for a
@@ -219,7 +222,18 @@ func (l *List) Add(v any, cells ...string) error {
 		if _, err := l.w.WriteString(sep); err != nil {
 			return err
 		}
-		return writeJSON(trimNewline{l.w}, v, "  ")
+		if l.jenc == nil {
+			l.jenc = json.NewEncoder(&l.buf)
+			l.jenc.SetEscapeHTML(false)
+			l.jenc.SetIndent("  ", "  ")
+		}
+		l.buf.Reset()
+		if err := l.jenc.Encode(v); err != nil {
+			return fmt.Errorf("encode output: %w", err)
+		}
+		l.w.WriteString("  ")
+		_, err := l.w.Write(escapeJSON(bytes.TrimSuffix(l.buf.Bytes(), []byte("\n"))))
+		return err
 	case JSONL:
 		if err := l.enc.Encode(v); err != nil {
 			return fmt.Errorf("encode output: %w", err)
@@ -310,15 +324,6 @@ func (l *List) Flush() error {
 		}
 	}
 	return l.w.Flush()
-}
-
-// trimNewline drops the newline that ends an encoded array element, so the
-// separator that follows can go on the same line.
-type trimNewline struct{ w io.Writer }
-
-func (t trimNewline) Write(b []byte) (int, error) {
-	_, err := t.w.Write(bytes.TrimSuffix(b, []byte("\n")))
-	return len(b), err
 }
 
 // jsonSafe escapes what a json.Encoder writes through it (escapeJSON). The
