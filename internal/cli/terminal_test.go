@@ -292,6 +292,13 @@ func TestTerminal(t *testing.T) {
 		if strings.Contains(out, "group.add") {
 			t.Errorf("the rows went to the terminal, not only through the pager:\n%s", out)
 		}
+		// The users listings page too.
+		for _, args := range [][]string{{"users", "list"}, {"users", "pending"}} {
+			os.Remove(ran)
+			if code, out := term.start(80, []string{"-GATEHOUSE_PAGER", "PAGER=" + pager}, args...).wait(); code != 0 || !strings.Contains(out, "paged") {
+				t.Errorf("%v: exit %d; the pager did not run:\n%s", args, code, out)
+			}
+		}
 		// Not for JSON, and not when GATEHOUSE_PAGER is set empty.
 		os.Remove(ran)
 		for _, args := range [][]string{{"audit", "list", "-o", "json"}, {"audit", "list"}} {

@@ -169,6 +169,10 @@ visibility. --created-since and --older-than bound their creation time;
 			if pending {
 				cols = pendingColumns
 			}
+			// A long listing at a terminal is paged, streaming (as audit list).
+			if p, err = f.pagedPrinter(p); err != nil {
+				return err
+			}
 			l := p.List(cols, gatehouse.User{})
 			defer l.Flush() // what came before an error is still printed
 			n := 0
