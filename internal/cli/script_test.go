@@ -231,6 +231,7 @@ func scriptParams(store string) testscript.Params {
 			"pgexec":     cmdPGExec,
 			"storesql":   cmdStoreSQL,
 			"jsonschema": cmdJSONSchema,
+			"csvparse":   cmdCSVParse,
 			"webhook":    cmdWebhook,
 			"rsyslog":    cmdRsyslog,
 		},
@@ -281,6 +282,58 @@ func cmdJSONValid(ts *testscript.TestScript, neg bool, args []string) {
 	for _, d := range docs {
 		if json.Valid([]byte(d)) == neg {
 			ts.Fatalf("stdout valid JSON = %v, want %v:\n%s", !neg, neg, d)
+		}
+	}
+}
+
+// csvparse [-header=A,B,…] [ROW:COL=VALUE…] reads the last command's stdout
+// with Python's csv module in strict mode — a parser independent of the
+// encoding/csv that wrote it — and fails unless it parses, every row has
+// the header's number of fields, the header is the one given, and each
+// cell named (rows from 0, the header being row 0) holds VALUE. A missing
+// python3 fails the script.
+func cmdCSVParse(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("csvparse does not support !")
+	}
+	py := exec.Command("python3", "-c", `import csv, json, sys
+print(json.dumps(list(csv.reader(sys.stdin, strict=True))))`)
+	py.Stdin = strings.NewReader(ts.ReadFile("stdout"))
+	out, err := py.Output()
+	if err != nil {
+		ts.Fatalf("python3's csv reader: %v", err)
+	}
+	var rows [][]string
+	if err := json.Unmarshal(out, &rows); err != nil || len(rows) == 0 {
+		ts.Fatalf("no CSV rows read (%v)", err)
+	}
+	for i, r := range rows {
+		if len(r) != len(rows[0]) {
+			ts.Fatalf("row %d has %d fields, the header %d", i, len(r), len(rows[0]))
+		}
+	}
+	for _, a := range args {
+		if h, ok := strings.CutPrefix(a, "-header="); ok {
+			if got := strings.Join(rows[0], ","); got != h {
+				ts.Fatalf("header %q, want %q", got, h)
+			}
+			continue
+		}
+		var row, col int
+		var want string
+		if at, v, ok := strings.Cut(a, "="); ok {
+			want = v
+			if _, err := fmt.Sscanf(at, "%d:%d", &row, &col); err != nil {
+				ts.Fatalf("csvparse: bad cell %q", a)
+			}
+		} else {
+			ts.Fatalf("usage: csvparse [-header=A,B,…] [ROW:COL=VALUE…]")
+		}
+		if row >= len(rows) || col >= len(rows[row]) {
+			ts.Fatalf("no cell %d:%d (%d rows)", row, col, len(rows))
+		}
+		if rows[row][col] != want {
+			ts.Fatalf("cell %d:%d is %q, want %q", row, col, rows[row][col], want)
 		}
 	}
 }
