@@ -53,9 +53,9 @@ func cmdWebhook(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) > 2 {
 			secs, _ = strconv.Atoi(args[2])
 		}
-		got := r.Wait(n, time.Duration(secs)*time.Second)
+		r.Wait(n, time.Duration(secs)*time.Second)
 		time.Sleep(300 * time.Millisecond) // anything beyond N would show
-		got = r.Deliveries()
+		got := r.Deliveries()
 		if len(got) != n {
 			ts.Fatalf("webhook: %d deliveries, want %d", len(got), n)
 		}
