@@ -112,11 +112,8 @@ func (p *Printer) object(v any, flat bool) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case flat:
-		fields = flatten("", fields)
-	case p.format == Table && p.tty:
-		if fields, err = terminalFields("", v); err != nil {
+	if flat || p.format == Table && p.tty {
+		if fields, err = nestedFields("", v); err != nil {
 			return err
 		}
 	}
@@ -386,77 +383,68 @@ func writeJSON(w io.Writer, v any, indent string) error {
 // orderedFields returns v's top-level JSON fields in order, each value as
 // display text: strings bare, null empty, anything else compact JSON.
 func orderedFields(v any) ([][2]string, error) {
-	b, err := json.Marshal(v)
+	raws, err := rawFields(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode output: %w", err)
+		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return [][2]string{{"value", cell(json.RawMessage(b))}}, nil
-	}
-	var fields [][2]string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		fields = append(fields, [2]string{k.(string), cell(raw)})
+	fields := make([][2]string, len(raws))
+	for i, r := range raws {
+		fields[i] = [2]string{r.key, cell(r.raw)}
 	}
 	return fields, nil
 }
 
-// flatten expands fields whose values are JSON objects into dotted keys.
-func flatten(prefix string, fields [][2]string) [][2]string {
-	var out [][2]string
-	for _, f := range fields {
-		key := prefix + f[0]
-		if strings.HasPrefix(f[1], "{") {
-			if sub, err := orderedFields(json.RawMessage(f[1])); err == nil {
-				out = append(out, flatten(key+".", sub)...)
-				continue
-			}
-		}
-		out = append(out, [2]string{key, f[1]})
-	}
-	return out
-}
-
-// terminalFields are v's fields as a terminal shows them: in order, the
-// fields of a nested object under dotted keys (settings.ttl). Unlike
-// flatten, a string that merely looks like an object stays a string.
-func terminalFields(prefix string, v any) ([][2]string, error) {
-	b, err := json.Marshal(v)
+// nestedFields are v's fields with those of a nested object under dotted
+// keys (settings.ttl), as a terminal and config show's table and CSV show
+// them. A string that merely looks like an object stays a string.
+func nestedFields(prefix string, v any) ([][2]string, error) {
+	raws, err := rawFields(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode output: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return [][2]string{{"value", cell(json.RawMessage(b))}}, nil
+		return nil, err
 	}
 	var fields [][2]string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		key := prefix + k.(string)
-		if r := bytes.TrimSpace(raw); len(r) > 2 && r[0] == '{' { // {} stays a cell
-			sub, err := terminalFields(key+".", raw)
+	for _, f := range raws {
+		key := prefix + f.key
+		if r := bytes.TrimSpace(f.raw); len(r) > 2 && r[0] == '{' { // {} stays a cell
+			sub, err := nestedFields(key+".", f.raw)
 			if err != nil {
 				return nil, err
 			}
 			fields = append(fields, sub...)
 			continue
 		}
-		fields = append(fields, [2]string{key, cell(raw)})
+		fields = append(fields, [2]string{key, cell(f.raw)})
+	}
+	return fields, nil
+}
+
+type rawField struct {
+	key string
+	raw json.RawMessage
+}
+
+// rawFields returns v's top-level JSON fields in order, each as its JSON;
+// a value that is not an object is one field, "value".
+func rawFields(v any) ([]rawField, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode output: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return []rawField{{"value", b}}, nil
+	}
+	var fields []rawField
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		fields = append(fields, rawField{k.(string), raw})
 	}
 	return fields, nil
 }
