@@ -312,8 +312,13 @@ func openPools(path string, opts Options) (*DB, error) {
 		}
 	}
 	u := url.URL{Scheme: "file", Path: path}
-	base := u.String() + fmt.Sprintf("?mode=%s&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", mode)
-	read, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=busy_timeout(%d)&_pragma=query_only(1)", busy.Milliseconds()))
+	// busy_timeout comes first: the pragmas after it may already need the
+	// file's lock (a new connection reading the WAL's index), and without a
+	// timeout a lock held for a moment is "database is locked".
+	dsn := func(busy time.Duration) string {
+		return u.String() + fmt.Sprintf("?mode=%s&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)", mode, busy.Milliseconds())
+	}
+	read, err := sql.Open("sqlite", dsn(busy)+"&_pragma=query_only(1)")
 	if err != nil {
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
 	}
@@ -326,7 +331,7 @@ func openPools(path string, opts Options) (*DB, error) {
 	// The writer waits for another writer in beginWrite, in short jittered
 	// steps; SQLite's own handler (sleeps growing to 100 ms) only bridges
 	// a few milliseconds inside a transaction.
-	write, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=busy_timeout(%d)&_txlock=immediate", writerBusyTimeout.Milliseconds()))
+	write, err := sql.Open("sqlite", dsn(writerBusyTimeout)+"&_txlock=immediate")
 	if err != nil {
 		read.Close()
 		return nil, gatehouse.Wrap(gatehouse.EUNAVAILABLE, err, "cannot open store %s", path)
