@@ -88,7 +88,7 @@ bench-1m:
 
 # Fuzz every target for FUZZTIME each (make test runs their seed corpora).
 FUZZTIME ?= 30s
-FUZZ_TARGETS := pkg/gatehouse:FuzzNormaliseEmail pkg/gatehouse:FuzzParseDuration \
+FUZZ_TARGETS := internal/render:FuzzIndentJSON pkg/gatehouse:FuzzNormaliseEmail pkg/gatehouse:FuzzParseDuration \
 	internal/policy:FuzzParse internal/audit:FuzzCanonicalRoundTrip internal/audit:FuzzParseTime \
 	internal/support:FuzzParseRecipient internal/support:FuzzParseEnvelope \
 	internal/render:FuzzYAML

@@ -189,9 +189,11 @@ type List struct {
 	columns []string
 	n       int
 	enc     *json.Encoder // JSON Lines: one encoder for the whole stream
-	// JSON: one indenting encoder for the whole array, into buf.
+	// JSON: one encoder for the whole array, into buf; each record is
+	// indented into ind.
 	jenc   *json.Encoder
 	buf    bytes.Buffer
+	ind    []byte
 	csv    *csv.Writer
 	fields []string // CSV: the record's JSON field names
 	table  *boxTable
@@ -222,14 +224,13 @@ func (l *List) Add(v any, cells ...string) error {
 		if l.jenc == nil {
 			l.jenc = json.NewEncoder(&l.buf)
 			l.jenc.SetEscapeHTML(false)
-			l.jenc.SetIndent("  ", "  ")
 		}
 		l.buf.Reset()
 		if err := l.jenc.Encode(v); err != nil {
 			return fmt.Errorf("encode output: %w", err)
 		}
-		l.w.WriteString("  ")
-		_, err := l.w.Write(escapeJSON(bytes.TrimSuffix(l.buf.Bytes(), []byte("\n"))))
+		l.ind = indentJSON(append(l.ind[:0], "  "...), bytes.TrimSuffix(l.buf.Bytes(), []byte("\n")), "  ", "  ")
+		_, err := l.w.Write(escapeJSON(l.ind))
 		return err
 	case JSONL:
 		if err := l.enc.Encode(v); err != nil {
@@ -339,10 +340,20 @@ func (j jsonSafe) Write(b []byte) (int, error) {
 // the escape. Outside strings, JSON is ASCII, so every such rune is inside
 // a string, where the escape is valid.
 func escapeJSON(b []byte) []byte {
-	i := bytes.IndexFunc(b, func(r rune) bool { return r >= 0x80 && gatehouse.UnsafeRune(r) })
-	if i < 0 {
+	// Every unsafe rune is outside ASCII: most output has no byte to
+	// decode at all.
+	i := 0
+	for i < len(b) && b[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(b) {
 		return b
 	}
+	j := bytes.IndexFunc(b[i:], func(r rune) bool { return r >= 0x80 && gatehouse.UnsafeRune(r) })
+	if j < 0 {
+		return b
+	}
+	i += j
 	out := append(make([]byte, 0, len(b)+16), b[:i]...)
 	for len(b[i:]) > 0 {
 		r, n := utf8.DecodeRune(b[i:])
