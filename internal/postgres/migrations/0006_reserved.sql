@@ -1,0 +1,4 @@
+-- Schema version 6 is another branch's (notifications, in progress in
+-- parallel); this empty step only holds its number so that this branch's
+-- 0007 loads. When the branches are merged, this file is replaced by that
+-- branch's 0006.

@@ -1,0 +1,4 @@
+-- Schema version 10 is another branch's (notifications, issue in progress
+-- in parallel); this empty step only holds its number so that this branch's
+-- 0011 loads. When the branches are merged, this file is replaced by that
+-- branch's 0010.
