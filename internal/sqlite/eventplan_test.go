@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -97,5 +98,36 @@ func TestAuditListUsesAnIndex(t *testing.T) {
 				t.Errorf("listed %v,\nwant the last 50 of the unlimited listing, %v", got, want)
 			}
 		})
+	}
+}
+
+// TestAdminChecksUseTheirIndex: the enabled-admin count that every admin
+// command makes reads the partial index of enabled admins, not the users
+// table, and the actor's look-up is an index search, so neither grows with
+// the number of users.
+func TestAdminChecksUseTheirIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "admins.db")
+	db, _, err := sqlite.Create(ctx, path, sqlite.Options{}, core.Init(core.InitParams{Actor: "alice"}, "sqlite", sqlite.SchemaVersion()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range sqlite.AdminCheckQueriesForTest {
+		var id, parent, unused int
+		var plan string
+		if err := raw.QueryRow("EXPLAIN QUERY PLAN "+q, "alice").Scan(&id, &parent, &unused, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(q, "count(*)") && !strings.Contains(plan, "INDEX users_enabled_admins") {
+			t.Errorf("%s: plan %q, want the users_enabled_admins index", q, plan)
+		}
+		if !strings.HasPrefix(plan, "SEARCH users USING") && !strings.HasPrefix(plan, "SCAN users USING COVERING INDEX users_enabled_admins") {
+			t.Errorf("%s: plan %q, want an index search", q, plan)
+		}
 	}
 }

@@ -104,3 +104,6 @@ func (db *DB) EventsQueryPlanForTest(ctx context.Context, f gatehouse.EventFilte
 	})
 	return strings.Join(plan, "\n"), err
 }
+
+// AdminCheckQueriesForTest are the statements of the admin checks.
+var AdminCheckQueriesForTest = []string{qEnabledAdmins, qEnabledAdmin}
