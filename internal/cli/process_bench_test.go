@@ -151,6 +151,10 @@ func BenchmarkProcessLargeQueries(b *testing.B) {
 	}{
 		{"SSOStatus", []string{"sso", "status"}},
 		{"AuditListSinceLimit50", []string{"audit", "list", "--since", "1h", "--limit", "50", "-o", "jsonl"}},
+		// Issue 15: a quiet window (no event before 2001) and a rare action
+		// (this trail has no support event) are read through their index.
+		{"AuditListQuietWindowLimit50", []string{"audit", "list", "--until", "2001-01-01", "--limit", "50", "-o", "jsonl"}},
+		{"AuditListActionSupportLimit50", []string{"audit", "list", "--action", "support.*", "--limit", "50", "-o", "jsonl"}},
 		// 250 of the 1,000 pending accounts; then all 1,000.
 		{"UsersPendingOlderThan", []string{"users", "pending", "--older-than", "300h", "-o", "jsonl"}},
 		{"UsersPendingAll", []string{"users", "pending", "-o", "jsonl"}},

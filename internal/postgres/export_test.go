@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/pkg/gatehouse"
@@ -33,4 +34,24 @@ func CreateAtVersionForTest(url string, v int, fill func(tx gatehouse.Tx) error)
 		return err
 	}
 	return s.Close()
+}
+
+// EventsQueryPlanForTest is PostgreSQL's plan (EXPLAIN, text) for the
+// statement ListEvents runs for f.
+func (s *Store) EventsQueryPlanForTest(ctx context.Context, f gatehouse.EventFilter) (string, error) {
+	q, args := s.eventsQuery(f)
+	rows, err := s.pool.Query(ctx, "EXPLAIN "+q, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		plan = append(plan, line)
+	}
+	return strings.Join(plan, "\n"), rows.Err()
 }

@@ -259,41 +259,11 @@ func storageClass(v any) string {
 // size of the trail. With f.Limit it yields the last Limit matching events.
 // fn must not keep ev: it is reused for the next row.
 func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(ev *gatehouse.Event) error) error {
-	var where []string
-	var args []any
-	if !f.Since.IsZero() {
-		where, args = append(where, "time >= ?"), append(args, audit.FormatTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		where, args = append(where, "time < ?"), append(args, audit.FormatTime(f.Until))
-	}
-	if f.Actor != "" {
-		where, args = append(where, "actor = ?"), append(args, f.Actor)
-	}
-	if prefix, ok := strings.CutSuffix(f.Action, ".*"); ok {
-		// "support.*" selects every action under support. '/' is the byte
-		// after '.', so the range is exactly the names starting "support.".
-		where, args = append(where, "action > ? AND action < ?"), append(args, prefix+".", prefix+"/")
-	} else if f.Action != "" {
-		where, args = append(where, "action = ?"), append(args, f.Action)
-	}
-	if f.Target != "" {
-		where, args = append(where, "target = ?"), append(args, f.Target)
-	}
-	if f.AfterSeq > 0 {
-		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
-	}
-	q := "SELECT " + eventColumns + " FROM audit_events"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	if f.Limit > 0 {
-		q = "SELECT * FROM (" + q + " ORDER BY seq DESC LIMIT ?) ORDER BY seq"
-		args = append(args, f.Limit)
-	} else {
-		q += " ORDER BY seq"
-	}
 	return db.view(ctx, func(tx *Tx) error {
+		q, args, err := tx.eventsQuery(f)
+		if err != nil {
+			return err
+		}
 		rows, err := tx.tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -311,6 +281,155 @@ func (db *DB) ListEvents(ctx context.Context, f gatehouse.EventFilter, fn func(e
 		}
 		return rows.Err()
 	})
+}
+
+// eventIndexSchema is the first schema with the index on action
+// (migration 0011).
+const eventIndexSchema = 11
+
+// probeCap bounds the index entries a limited listing counts to choose
+// its plan (eventsQuery): a window or action range holding fewer is read
+// through its index and sorted; a larger one is walked newest first.
+const probeCap = 1000
+
+// eventFilter is one condition of a listing, with its arguments.
+type eventFilter struct {
+	cond string
+	args []any
+}
+
+// eventsQuery returns the statement that lists the events f selects.
+//
+// Without a limit it is every matching event in sequence order. With one,
+// it is the last f.Limit of them, and SQLite's planner, which has no
+// statistics about the trail, cannot tell a quiet time window (a few
+// events, best found through audit_events_time) from a busy one (best
+// found walking the trail backwards), nor a rare action from a common one.
+// So the plan is chosen here, by counting at most probeCap entries of each
+// usable index in this snapshot: an index range of fewer entries drives
+// the query (those rows are read and sorted: bounded by probeCap); when
+// every range is larger, an exact action is walked backwards through
+// audit_events_action (action, seq) per action name, and anything else
+// walks the trail backwards, where a busy window's events are.
+func (tx *Tx) eventsQuery(f gatehouse.EventFilter) (string, []any, error) {
+	var timeF, actionF []eventFilter
+	var other []eventFilter
+	if !f.Since.IsZero() {
+		timeF = append(timeF, eventFilter{"time >= ?", []any{audit.FormatTime(f.Since)}})
+	}
+	if !f.Until.IsZero() {
+		timeF = append(timeF, eventFilter{"time < ?", []any{audit.FormatTime(f.Until)}})
+	}
+	prefix, isPrefix := strings.CutSuffix(f.Action, ".*")
+	if isPrefix {
+		// "support.*" selects every action under support. '/' is the byte
+		// after '.', so the range is exactly the names starting "support.".
+		actionF = append(actionF, eventFilter{"action > ? AND action < ?", []any{prefix + ".", prefix + "/"}})
+	} else if f.Action != "" {
+		actionF = append(actionF, eventFilter{"action = ?", []any{f.Action}})
+	}
+	if f.Actor != "" {
+		other = append(other, eventFilter{"actor = ?", []any{f.Actor}})
+	}
+	if f.Target != "" {
+		other = append(other, eventFilter{"target = ?", []any{f.Target}})
+	}
+	if f.AfterSeq > 0 {
+		other = append(other, eventFilter{"seq > ?", []any{f.AfterSeq}})
+	}
+	all := append(append(append([]eventFilter{}, timeF...), actionF...), other...)
+	where := func(fs []eventFilter) (string, []any) {
+		if len(fs) == 0 {
+			return "", nil
+		}
+		conds, args := make([]string, len(fs)), []any{}
+		for i, c := range fs {
+			conds[i] = c.cond
+			args = append(args, c.args...)
+		}
+		return " WHERE " + strings.Join(conds, " AND "), args
+	}
+	w, args := where(all)
+	if f.Limit <= 0 {
+		return "SELECT " + eventColumns + " FROM audit_events" + w + " ORDER BY seq", args, nil
+	}
+	last := func(from string, args []any) (string, []any) {
+		return "SELECT " + eventColumns + " FROM audit_events WHERE seq IN (" + from + ") ORDER BY seq",
+			append(args, f.Limit)
+	}
+	if tx.db.version < eventIndexSchema || (len(timeF) == 0 && len(actionF) == 0) || f.AfterSeq > 0 {
+		// An older store (read as it is) has no index on action; the
+		// other filters have none; --follow's AfterSeq is a range of
+		// the newest events.
+		q := "SELECT " + eventColumns + " FROM audit_events" + w
+		return "SELECT * FROM (" + q + " ORDER BY seq DESC LIMIT ?) ORDER BY seq", append(args, f.Limit), nil
+	}
+	// Count the entries of each usable index range, up to probeCap.
+	best, bestN := "", probeCap
+	for _, c := range []struct {
+		index string
+		fs    []eventFilter
+	}{{"audit_events_time", timeF}, {"audit_events_action", actionF}} {
+		if len(c.fs) == 0 {
+			continue
+		}
+		cw, cargs := where(c.fs)
+		var n int
+		err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM (SELECT 1 FROM audit_events INDEXED BY "+c.index+cw+" LIMIT ?)",
+			append(cargs, probeCap)...).Scan(&n)
+		if err != nil {
+			return "", nil, err
+		}
+		if n < bestN {
+			best, bestN = c.index, n
+		}
+	}
+	if best != "" {
+		q, a := last("SELECT seq FROM audit_events INDEXED BY "+best+w+" ORDER BY seq DESC LIMIT ?", args)
+		return q, a, nil
+	}
+	if len(actionF) > 0 {
+		// Many events of these actions: walk each action name's entries
+		// newest first (the index holds them in seq order), and keep the
+		// newest Limit of all.
+		names := []string{f.Action}
+		if isPrefix {
+			var err error
+			if names, err = tx.actionNames(prefix); err != nil {
+				return "", nil, err
+			}
+		}
+		rest := append(append([]eventFilter{}, timeF...), other...)
+		var parts []string
+		var uargs []any
+		for _, name := range names {
+			pw, pargs := where(append([]eventFilter{{"action = ?", []any{name}}}, rest...))
+			parts = append(parts, "SELECT seq FROM (SELECT seq FROM audit_events INDEXED BY audit_events_action"+pw+" ORDER BY seq DESC LIMIT ?)")
+			uargs = append(append(uargs, pargs...), f.Limit)
+		}
+		q, a := last(strings.Join(parts, " UNION ALL ")+" ORDER BY seq DESC LIMIT ?", uargs)
+		return q, a, nil
+	}
+	q, a := last("SELECT seq FROM audit_events NOT INDEXED"+w+" ORDER BY seq DESC LIMIT ?", args)
+	return q, a, nil
+}
+
+// actionNames returns the distinct action names under prefix ("support"
+// for "support.*"), one index seek each.
+func (tx *Tx) actionNames(prefix string) ([]string, error) {
+	var names []string
+	for after := prefix + "."; ; {
+		var name string
+		err := tx.tx.QueryRowContext(tx.ctx, `SELECT action FROM audit_events INDEXED BY audit_events_action
+			WHERE action > ? AND action < ? ORDER BY action LIMIT 1`, after, prefix+"/").Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		names, after = append(names, name), name
+	}
 }
 
 // Head returns the last event's sequence number and hash.

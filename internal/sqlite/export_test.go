@@ -77,3 +77,33 @@ func AppendWithoutTreeForBench() (restore func()) {
 	appendWithoutTree = true
 	return func() { appendWithoutTree = false }
 }
+
+// EventsQueryPlanForTest is SQLite's plan for the statement ListEvents
+// chooses for f in a snapshot of the store now, one line per step.
+func (db *DB) EventsQueryPlanForTest(ctx context.Context, f gatehouse.EventFilter) (string, error) {
+	var plan []string
+	err := db.view(ctx, func(tx *Tx) error {
+		q, args, err := tx.eventsQuery(f)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.tx.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				return err
+			}
+			plan = append(plan, detail)
+		}
+		return rows.Err()
+	})
+	return strings.Join(plan, "\n"), err
+}
+
+// AdminCheckQueriesForTest are the statements of the admin checks.
+var AdminCheckQueriesForTest = []string{qEnabledAdmins, qEnabledAdmin}

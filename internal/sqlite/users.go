@@ -165,17 +165,24 @@ func (tx *Tx) UserCounts() (gatehouse.UserCounts, error) {
 	return n, err
 }
 
+// The admin checks every admin command makes: both read the partial index
+// users_enabled_admins (schema 11) only, not the users table.
+const (
+	qEnabledAdmins = "SELECT count(*) FROM users WHERE msp_admin = 1 AND enabled = 1"
+	qEnabledAdmin  = "SELECT name FROM users WHERE name = ? AND msp_admin = 1 AND enabled = 1"
+)
+
 // EnabledAdmins counts the enabled MSP admins.
 func (tx *Tx) EnabledAdmins() (int, error) {
 	var n int
-	err := tx.tx.QueryRowContext(tx.ctx, "SELECT count(*) FROM users WHERE msp_admin = 1 AND enabled = 1").Scan(&n)
+	err := tx.tx.QueryRowContext(tx.ctx, qEnabledAdmins).Scan(&n)
 	return n, err
 }
 
 // EnabledAdmin returns the stored name of the enabled MSP admin called name.
 func (tx *Tx) EnabledAdmin(name string) (string, bool, error) {
 	var stored string
-	err := tx.tx.QueryRowContext(tx.ctx, "SELECT name FROM users WHERE name = ? AND msp_admin = 1 AND enabled = 1", name).Scan(&stored)
+	err := tx.tx.QueryRowContext(tx.ctx, qEnabledAdmin, name).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
